@@ -1,0 +1,42 @@
+# The three helpers every component uses, so each one is a single CMake target with the
+# same conventions: only include/ is PUBLIC, and everything gets -Wall -Wextra.
+#
+#   sandbank_library(NAME store SRCS a.cc b.cc DEPS sandbank::core [PRIVATE_DEPS ...])
+#     -> target sandbank_store, alias sandbank::store
+#   sandbank_executable(NAME sandbank SRCS main.cc DEPS sandbank::cli)
+#     -> build/bin/<NAME>
+#   sandbank_test(NAME store_test SRCS ... DEPS ... [LABELS engine])
+#     -> a GoogleTest binary whose tests ctest lists one by one
+
+function(sandbank_library)
+  cmake_parse_arguments(A "" "NAME" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
+  set(target sandbank_${A_NAME})
+  add_library(${target} STATIC ${A_SRCS})
+  add_library(sandbank::${A_NAME} ALIAS ${target})
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  endif()
+  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(${target} PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS})
+endfunction()
+
+function(sandbank_executable)
+  cmake_parse_arguments(A "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${A_NAME} ${A_SRCS})
+  target_link_libraries(${A_NAME} PRIVATE ${A_DEPS})
+endfunction()
+
+# Tests labelled "engine" are also built and run under ASan/UBSan (build-asan/).
+function(sandbank_test)
+  cmake_parse_arguments(A "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${A_NAME} ${A_SRCS})
+  target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${A_NAME} PRIVATE
+    SANDBANK_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
+    SANDBANK_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  set_target_properties(${A_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  gtest_discover_tests(${A_NAME}
+    DISCOVERY_MODE PRE_TEST
+    PROPERTIES LABELS "${A_LABELS}" TIMEOUT 120)
+  set_property(GLOBAL APPEND PROPERTY SANDBANK_TEST_TARGETS ${A_NAME})
+endfunction()
