@@ -1,0 +1,88 @@
+// The SQLite schema of a recording, shared by the writer (recorder.cc) and the reader
+// (recording_query.cc). Bump kRecordingSchemaVersion (recorder.h) when it changes.
+// Thread-safety: constants only.
+#pragma once
+
+namespace sandbank::flow::schema {
+
+// Partial index on trace_id: events outside any trace cost no index entry.
+inline constexpr const char* kCreate = R"sql(
+CREATE TABLE run(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  schema_version INTEGER NOT NULL,
+  started_real_us INTEGER NOT NULL,
+  started_sim_us INTEGER NOT NULL,
+  manifest TEXT,
+  seed INTEGER NOT NULL,
+  version TEXT,
+  ended_real_us INTEGER,
+  events_recorded INTEGER,
+  events_dropped INTEGER);
+CREATE TABLE payloads(
+  id INTEGER PRIMARY KEY,
+  bytes BLOB NOT NULL);
+CREATE TABLE events(
+  id INTEGER PRIMARY KEY,
+  trace_id TEXT,
+  span_id TEXT,
+  parent_span_id TEXT,
+  start_sim_us INTEGER NOT NULL,
+  end_sim_us INTEGER NOT NULL,
+  start_real_us INTEGER NOT NULL,
+  end_real_us INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  source TEXT,
+  destination TEXT,
+  method TEXT,
+  topic TEXT,
+  partition_no INTEGER NOT NULL,
+  record_offset INTEGER NOT NULL,
+  consumer_group TEXT,
+  keyspace TEXT,
+  table_name TEXT,
+  partition_key TEXT,
+  status TEXT,
+  size INTEGER NOT NULL,
+  payload_id INTEGER REFERENCES payloads(id),
+  payload_type TEXT,
+  detail TEXT);
+CREATE INDEX events_by_trace ON events(trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX events_by_time ON events(start_sim_us);
+CREATE INDEX events_by_source ON events(source);
+CREATE INDEX events_by_destination ON events(destination);
+CREATE TABLE processes(
+  id INTEGER PRIMARY KEY,
+  time_sim_us INTEGER NOT NULL,
+  service TEXT NOT NULL,
+  instance TEXT,
+  pid INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  exit_code INTEGER);
+CREATE TABLE logs(
+  id INTEGER PRIMARY KEY,
+  time_sim_us INTEGER NOT NULL,
+  service TEXT,
+  instance TEXT,
+  level TEXT NOT NULL,
+  trace_id TEXT,
+  message TEXT,
+  fields_json TEXT);
+CREATE INDEX logs_by_trace ON logs(trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX logs_by_time ON logs(time_sim_us);
+CREATE TABLE scenarios(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  duration_us INTEGER NOT NULL,
+  message TEXT,
+  trace_id TEXT);
+)sql";
+
+// Column order shared by the event INSERT and the reader's SELECT.
+inline constexpr const char* kEventColumns =
+    "id, trace_id, span_id, parent_span_id, start_sim_us, end_sim_us, start_real_us, "
+    "end_real_us, kind, source, destination, method, topic, partition_no, record_offset, "
+    "consumer_group, keyspace, table_name, partition_key, status, size, payload_id, "
+    "payload_type, detail";
+
+}  // namespace sandbank::flow::schema
