@@ -561,10 +561,11 @@ Status Broker::checkMember(Group& g, const std::string& member_id, int32_t gener
 
 Result<Membership> Broker::joinGroup(const std::string& group, const JoinOptions& options) {
   if (group.empty()) return kafkaStatus(KafkaError::kInvalidRequest, "group id is empty");
-  if (options.topics.empty()) {
+  const bool is_new = options.member_id.empty();
+  if (is_new && options.topics.empty()) {
     return kafkaStatus(KafkaError::kInvalidRequest, "a member must subscribe to at least one topic");
   }
-  if (options.session_timeout.count() <= 0) {
+  if (is_new && options.session_timeout.count() <= 0) {
     return kafkaStatus(KafkaError::kInvalidSessionTimeout, "session timeout must be positive");
   }
   std::vector<flow::FlowEvent> events;
@@ -608,8 +609,8 @@ Result<Membership> Broker::joinGroup(const std::string& group, const JoinOptions
       } else {
         m = &it->second;
         m->last_seen_us = now;
-        m->session_timeout_us = timeout_us;
-        if (m->topics != topics) {
+        if (timeout_us > 0) m->session_timeout_us = timeout_us;
+        if (!topics.empty() && m->topics != topics) {
           m->topics = topics;
           rebalance(g, "subscription change of " + m->id, &events);
         }

@@ -77,8 +77,8 @@ struct ProduceAck {
 struct JoinOptions {
   std::string member_id;  // empty for a new member; the assigned id to rejoin
   std::string client_id = "consumer";
-  std::vector<std::string> topics;
-  Duration session_timeout = std::chrono::seconds(10);
+  std::vector<std::string> topics;  // may be empty on rejoin: keeps the subscription
+  Duration session_timeout = std::chrono::seconds(10);  // <= 0 on rejoin: unchanged
   AssignorKind assignor = AssignorKind::kRange;
   OffsetReset offset_reset = OffsetReset::kLatest;
   int32_t max_delivery_attempts = 5;  // nacks before a record goes to <topic>.dlq.<group>
