@@ -226,8 +226,35 @@ bool validServiceName(const std::string& s) {
   return std::regex_match(s, kName);
 }
 
+// Applies YAML merge keys ("<<: *defaults"), which yaml-cpp leaves as ordinary keys:
+// entries of the merged map(s) come first and the node's own keys override them.
+Result<YAML::Node> applyMergeKeys(const Reader& r, const YAML::Node& node) {
+  if (!node.IsMap() || !node["<<"]) return node;
+  YAML::Node merged(YAML::NodeType::Map);
+  std::set<std::string> own, taken;
+  for (auto it = node.begin(); it != node.end(); ++it)
+    if (it->first.Scalar() != "<<") own.insert(it->first.Scalar());
+  auto take = [&](const YAML::Node& src) -> Status {
+    if (!src.IsMap()) return r.error(src, "expected '<<' to merge a map (or a list of maps)");
+    for (auto it = src.begin(); it != src.end(); ++it)
+      if (!own.count(it->first.Scalar()) && taken.insert(it->first.Scalar()).second)
+        merged.force_insert(it->first, it->second);
+    return OkStatus();
+  };
+  const YAML::Node base = node["<<"];
+  if (base.IsSequence()) {
+    for (const auto& b : base) SANDBANK_RETURN_IF_ERROR(take(b));
+  } else {
+    SANDBANK_RETURN_IF_ERROR(take(base));
+  }
+  for (auto it = node.begin(); it != node.end(); ++it)
+    if (it->first.Scalar() != "<<") merged.force_insert(it->first, it->second);
+  return merged;
+}
+
 Result<ServiceSpec> parseService(const Reader& r, const std::string& name, const YAML::Node& key,
-                                 const YAML::Node& node, const std::string& dir) {
+                                 const YAML::Node& raw, const std::string& dir) {
+  SANDBANK_ASSIGN_OR_RETURN(YAML::Node node, applyMergeKeys(r, raw));
   ServiceSpec s;
   s.name = name;
   s.line = key.Mark().line + 1;

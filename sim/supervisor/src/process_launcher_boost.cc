@@ -18,6 +18,8 @@
 
 #include <boost/asio.hpp>
 #include <boost/process/v2.hpp>
+// Boost 1.81 header-only mode forgets this definition (process_environment::on_setup).
+#include <boost/process/v2/impl/environment.ipp>
 
 #include "sandbank/supervisor/process_launcher.h"
 

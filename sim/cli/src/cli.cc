@@ -1,0 +1,78 @@
+// Argument parsing for `sandbank` with CLI11, which gives every subcommand --help.
+#include "sandbank/cli/cli.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "sandbank/core/duration.h"
+
+namespace sandbank::cli {
+
+int runCli(int argc, char** argv) {
+  CLI::App app{"sandbank: run a whole microservice bank on this machine, watch it and break it"};
+  app.require_subcommand(1);
+  std::string state_file;
+  app.add_option("--state", state_file, "run-state file of the simulator (default: $SANDBANK_STATE_DIR/run.json)");
+
+  UpOptions up;
+  std::string timeout = "60s";
+  auto* up_cmd = app.add_subcommand("up", "Start every service in the manifest and supervise them (foreground)");
+  up_cmd->add_option("-f,--file", up.manifest, "manifest to run")->capture_default_str();
+  up_cmd->add_flag("--until-healthy", up.until_healthy,
+                   "exit once every service is ready (0) or one failed (1), stopping everything");
+  up_cmd->add_flag("--logs", up.follow_logs, "print service output once everything is up");
+  up_cmd->add_option("--timeout", timeout, "how long services may take to become ready")->capture_default_str();
+
+  ClientOptions client;
+  std::string service, signal = "KILL";
+  bool json = false, follow = false;
+  int tail = 0;
+  auto* ps = app.add_subcommand("ps", "List services and instances of the running simulator");
+  ps->add_option("service", service, "only this service");
+  ps->add_flag("--json", json, "one JSON object per instance");
+
+  auto* logs = app.add_subcommand("logs", "Print a service's captured output (all services when omitted)");
+  logs->add_option("service", service, "service name");
+  logs->add_flag("-f,--follow", follow, "keep printing new lines");
+  logs->add_option("-n,--tail", tail, "only the last N lines");
+
+  std::map<std::string, CLI::App*> actions;
+  for (auto [name, help] : {std::pair{"start", "Start a stopped or failed service"},
+                            std::pair{"stop", "Stop a service (SIGTERM, then SIGKILL after its stop_grace)"},
+                            std::pair{"restart", "Stop then start a service"},
+                            std::pair{"kill", "Send a signal to a service; its restart policy applies"}}) {
+    auto* cmd = app.add_subcommand(name, help);
+    cmd->add_option("service", service, "service name")->required();
+    if (std::string(name) == "kill") cmd->add_option("-s,--signal", signal, "KILL, TERM, INT, STOP, CONT or HUP")->capture_default_str();
+    actions[name] = cmd;
+  }
+  auto* down = app.add_subcommand("down", "Stop the running simulator and every service it started");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  client.state_file = state_file;
+  up.state_file = state_file;
+
+  if (up_cmd->parsed()) {
+    auto t = parseDuration(timeout);
+    if (!t.ok()) {
+      std::cerr << "sandbank up: --timeout: " << t.status().message() << "\n";
+      return 2;
+    }
+    up.timeout = *t;
+    return runUp(up);
+  }
+  if (ps->parsed()) return runPs(client, service, json);
+  if (logs->parsed()) return runLogs(client, service, follow, tail);
+  for (const auto& [name, cmd] : actions)
+    if (cmd->parsed()) return runServiceAction(client, name, service, signal);
+  if (down->parsed()) return runDown(client);
+  return 2;
+}
+
+}  // namespace sandbank::cli

@@ -1,0 +1,153 @@
+// The subcommands that talk to a running simulator through the control API.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <grpcpp/grpcpp.h>
+
+#include "commands.h"
+#include "sandbank/control.grpc.pb.h"
+#include "sandbank/control/run_state.h"
+#include "status_table.h"
+
+namespace sandbank::cli {
+namespace {
+
+namespace pb = sandbank::control;
+
+struct Connection {
+  control::RunState state;
+  std::unique_ptr<pb::Control::Stub> stub;
+  void prepare(grpc::ClientContext& ctx, std::chrono::seconds timeout = std::chrono::seconds(30)) const {
+    ctx.AddMetadata("authorization", "Bearer " + state.token);
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  }
+};
+
+Result<Connection> connect(const ClientOptions& o) {
+  std::string path = o.state_file.empty() ? control::defaultRunStatePath() : o.state_file;
+  auto rs = control::readRunState(path);
+  if (!rs.ok()) return rs.status();
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+  Connection c{*rs, pb::Control::NewStub(grpc::CreateCustomChannel(rs->address, grpc::InsecureChannelCredentials(), args))};
+  return c;
+}
+
+int fail(const std::string& what, const grpc::Status& s) {
+  std::cerr << "sandbank " << what << ": " << s.error_message() << "\n";
+  return s.error_code() == grpc::StatusCode::NOT_FOUND || s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? 2 : 1;
+}
+
+int fail(const std::string& what, const Status& s) {
+  std::cerr << "sandbank " << what << ": " << s.message() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+std::string binDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : exe.parent_path().string();
+}
+
+int runPs(const ClientOptions& o, const std::string& service, bool json) {
+  auto c = connect(o);
+  if (!c.ok()) return fail("ps", c.status());
+  grpc::ClientContext ctx;
+  c->prepare(ctx);
+  pb::ListServicesRequest req;
+  req.set_service(service);
+  pb::ListServicesResponse resp;
+  grpc::Status s = c->stub->ListServices(&ctx, req, &resp);
+  if (!s.ok()) return fail("ps", s);
+  if (json) {
+    for (const auto& i : resp.instances()) {
+      std::printf("{\"instance\":\"%s\",\"service\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"port\":%d,\"restarts\":%d}\n",
+                  i.instance().c_str(), i.service().c_str(), i.state().c_str(), i.pid(), i.port(), i.restarts());
+    }
+    return 0;
+  }
+  std::vector<StatusRow> rows;
+  for (const auto& i : resp.instances()) {
+    StatusRow r;
+    r.instance = i.instance();
+    r.state = i.state();
+    r.pid = i.pid() > 0 ? std::to_string(i.pid()) : "-";
+    r.port = i.port() > 0 ? std::to_string(i.port()) : "-";
+    r.restarts = std::to_string(i.restarts());
+    r.uptime = formatUptime(i.uptime_seconds());
+    char cpu[16];
+    std::snprintf(cpu, sizeof cpu, "%.0f%%", i.cpu_percent());
+    r.cpu = i.pid() > 0 ? cpu : "-";
+    r.rss = formatBytes(i.rss_bytes());
+    r.note = !i.reason().empty() ? i.reason() : i.health();
+    rows.push_back(std::move(r));
+  }
+  std::cout << renderStatusTable(rows, ::isatty(STDOUT_FILENO));
+  return 0;
+}
+
+int runLogs(const ClientOptions& o, const std::string& service, bool follow, int tail) {
+  auto c = connect(o);
+  if (!c.ok()) return fail("logs", c.status());
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + c->state.token);
+  pb::LogsRequest req;
+  req.set_service(service);
+  req.set_follow(follow);
+  req.set_tail(tail);
+  auto reader = c->stub->StreamLogs(&ctx, req);
+  pb::LogLine line;
+  bool many = service.empty();
+  while (reader->Read(&line)) {
+    if (many || line.service() == "sandbank") std::cout << line.instance() << " | ";
+    std::cout << (line.raw().empty() ? line.message() : line.raw()) << "\n";
+    if (follow) std::cout << std::flush;
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok() && !(follow && s.error_code() == grpc::StatusCode::UNAVAILABLE)) return fail("logs", s);
+  return 0;
+}
+
+int runServiceAction(const ClientOptions& o, const std::string& action, const std::string& service,
+                     const std::string& signal) {
+  auto c = connect(o);
+  if (!c.ok()) return fail(action, c.status());
+  grpc::ClientContext ctx;
+  c->prepare(ctx, std::chrono::seconds(60));
+  pb::ServiceRequest req;
+  req.set_service(service);
+  req.set_signal(signal);
+  pb::ServiceActionResponse resp;
+  grpc::Status s;
+  if (action == "start") s = c->stub->StartService(&ctx, req, &resp);
+  else if (action == "stop") s = c->stub->StopService(&ctx, req, &resp);
+  else if (action == "restart") s = c->stub->RestartService(&ctx, req, &resp);
+  else s = c->stub->KillService(&ctx, req, &resp);
+  if (!s.ok()) return fail(action, s);
+  std::cout << resp.message() << "\n";
+  return 0;
+}
+
+int runDown(const ClientOptions& o) {
+  auto c = connect(o);
+  if (!c.ok()) return fail("down", c.status());
+  grpc::ClientContext ctx;
+  c->prepare(ctx);
+  pb::ShutdownRequest req;
+  pb::ServiceActionResponse resp;
+  grpc::Status s = c->stub->Shutdown(&ctx, req, &resp);
+  if (!s.ok()) return fail("down", s);
+  // Wait for the simulator to finish stopping its services.
+  for (int i = 0; i < 600 && ::kill(c->state.pid, 0) == 0; ++i) usleep(50'000);
+  std::cout << "stopped the simulator (pid " << c->state.pid << ")\n";
+  return 0;
+}
+
+}  // namespace sandbank::cli

@@ -1,0 +1,32 @@
+// The subcommands behind runCli(). Each returns the process exit code.
+// Thread-safety: each is called once from main's thread.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace sandbank::cli {
+
+struct UpOptions {
+  std::string manifest = "bank.yaml";
+  std::string state_file;  // run-state file to write
+  bool until_healthy = false;  // stop everything and exit once all are ready
+  bool follow_logs = false;    // print service logs once ready
+  std::chrono::nanoseconds timeout = std::chrono::seconds(60);
+};
+int runUp(const UpOptions& options);
+
+struct ClientOptions {
+  std::string state_file;
+};
+int runPs(const ClientOptions& c, const std::string& service, bool json);
+int runLogs(const ClientOptions& c, const std::string& service, bool follow, int tail);
+// action: start, stop, restart, kill
+int runServiceAction(const ClientOptions& c, const std::string& action, const std::string& service,
+                     const std::string& signal);
+int runDown(const ClientOptions& c);
+
+// The folder holding the running executable (build/bin), where services are looked up.
+std::string binDir();
+
+}  // namespace sandbank::cli

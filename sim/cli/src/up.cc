@@ -1,0 +1,192 @@
+// `sandbank up`: the simulator in the foreground. It loads the manifest, starts the
+// control API and the supervisor, shows a live status table while services come up, and
+// stops everything cleanly on Ctrl-C, SIGTERM or `sandbank down`.
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+
+#include "commands.h"
+#include "sandbank/control/control_server.h"
+#include "sandbank/control/run_state.h"
+#include "sandbank/core/clock_file.h"
+#include "sandbank/core/log.h"
+#include "sandbank/supervisor/supervisor.h"
+#include "status_table.h"
+
+namespace sandbank::cli {
+namespace {
+
+using supervisor::InstanceState;
+using supervisor::InstanceStatus;
+
+StatusRow rowOf(const InstanceStatus& s) {
+  StatusRow r;
+  r.instance = s.instance;
+  r.state = std::string(supervisor::instanceStateName(s.state));
+  r.pid = s.pid > 0 ? std::to_string(s.pid) : "-";
+  r.port = s.port > 0 ? std::to_string(s.port) : "-";
+  r.restarts = std::to_string(s.restarts);
+  r.uptime = formatUptime(std::chrono::duration<double>(s.uptime).count());
+  char cpu[16];
+  std::snprintf(cpu, sizeof cpu, "%.0f%%", s.cpu_percent);
+  r.cpu = s.pid > 0 ? cpu : "-";
+  r.rss = formatBytes(s.rss_bytes);
+  r.note = !s.reason.empty() ? s.reason : s.health;
+  return r;
+}
+
+std::string table(const std::vector<InstanceStatus>& all, bool color) {
+  std::vector<StatusRow> rows;
+  for (const auto& s : all) rows.push_back(rowOf(s));
+  return renderStatusTable(rows, color);
+}
+
+int countLines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+}  // namespace
+
+int runUp(const UpOptions& o) {
+  // Take shutdown signals through a signalfd; block them before any thread exists.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  int sigfd = ::signalfd(-1, &signals, SFD_CLOEXEC);
+  int shutdown_fd = ::eventfd(0, EFD_CLOEXEC);
+
+  const bool tty = ::isatty(STDOUT_FILENO);
+  auto manifest = supervisor::loadManifest(o.manifest, {{"SANDBANK_BIN", binDir()}});
+  if (!manifest.ok()) {
+    std::cerr << "sandbank up: " << manifest.status().message() << "\n";
+    return 2;
+  }
+  std::string state_file = o.state_file.empty() ? control::defaultRunStatePath() : o.state_file;
+  if (auto existing = control::readRunState(state_file); existing.ok()) {
+    std::cerr << "sandbank up: a simulator is already running (pid " << existing->pid << ", " << existing->address
+              << "); stop it with `sandbank down` or pass --state FILE\n";
+    return 1;
+  }
+  std::string run_dir = std::filesystem::path(state_file).parent_path().string() + "/run-" + std::to_string(::getpid());
+  std::filesystem::create_directories(run_dir);
+  auto clock_file = SharedClockOffset::create(run_dir + "/clock");
+  if (!clock_file.ok()) {
+    std::cerr << "sandbank up: " << clock_file.status().message() << "\n";
+    return 1;
+  }
+
+  auto launcher = supervisor::makeProcessLauncher();
+  auto prober = supervisor::makeHealthProber();
+  supervisor::SupervisorOptions sopts;
+  sopts.search_dirs = {binDir()};
+  sopts.extra_env["SANDBANK_CLOCK_FILE"] = (*clock_file)->path();
+  supervisor::Supervisor sup(*launcher, *prober, sopts);
+
+  std::mutex print_mu;
+  bool ready_phase_done = false;  // guarded by print_mu: after it, events print as lines
+  sup.subscribeLifecycle([&](const supervisor::LifecycleEvent& e) {
+    std::lock_guard lock(print_mu);
+    if (tty && !ready_phase_done) return;  // the live table shows these
+    std::cout << formatTimestamp(e.time).substr(11, 12) << "  " << e.instance << "  " << e.what
+              << (e.detail.empty() ? "" : "  " + e.detail) << std::endl;
+  });
+  if (o.follow_logs) {
+    sup.subscribeLogs([&](const supervisor::LogLine& l) {
+      std::lock_guard lock(print_mu);
+      if (!ready_phase_done) return;
+      std::cout << l.instance << " | " << l.raw << "\n";
+    });
+  }
+
+  control::ControlServerOptions copts;
+  copts.token = control::newToken();
+  copts.on_shutdown = [shutdown_fd] {
+    uint64_t one = 1;
+    (void)!::write(shutdown_fd, &one, sizeof one);
+  };
+  control::ControlServer server(sup, copts);
+  if (auto s = server.start(); !s.ok()) {
+    std::cerr << "sandbank up: control API: " << s.message() << "\n";
+    return 1;
+  }
+  control::RunState rs{server.address(), copts.token, ::getpid(), std::filesystem::absolute(o.manifest).string(),
+                       formatTimestamp(SystemClock::instance().now())};
+  if (auto s = control::writeRunState(state_file, rs); !s.ok()) {
+    std::cerr << "sandbank up: " << s.message() << "\n";
+    return 1;
+  }
+  auto cleanup = [&] {
+    (void)control::removeRunState(state_file);
+    std::error_code ec;
+    std::filesystem::remove_all(run_dir, ec);
+  };
+
+  auto t0 = std::chrono::steady_clock::now();
+  std::cout << "sandbank up: " << manifest->services.size() << " services from " << o.manifest
+            << "; control API on " << server.address() << std::endl;
+  if (auto s = sup.up(*manifest); !s.ok()) {
+    std::cerr << "sandbank up: " << s.message() << "\n";
+    cleanup();
+    return 2;
+  }
+
+  // Phase 1: until every instance is ready (or one failed, or the timeout passed).
+  int drawn = 0;
+  Status ready = DeadlineExceeded("interrupted");
+  bool interrupted = false;
+  for (;;) {
+    ready = sup.waitUntilReady(std::chrono::milliseconds(100));
+    if (tty) {
+      std::lock_guard lock(print_mu);
+      std::string t = table(sup.snapshot(), true);
+      if (drawn > 0) std::cout << "\033[" << drawn << "F\033[J";
+      std::cout << t << std::flush;
+      drawn = countLines(t);
+    }
+    if (ready.ok() || ready.code() == StatusCode::kUnavailable) break;
+    if (std::chrono::steady_clock::now() - t0 > o.timeout) break;
+    pollfd fds[2] = {{sigfd, POLLIN, 0}, {shutdown_fd, POLLIN, 0}};
+    if (::poll(fds, 2, 0) > 0) {
+      interrupted = true;
+      break;
+    }
+  }
+  auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  {
+    std::lock_guard lock(print_mu);
+    ready_phase_done = true;
+    if (interrupted) {
+      std::cout << "sandbank up: interrupted while starting" << std::endl;
+    } else if (ready.ok()) {
+      std::printf("sandbank up: all %zu instances ready in %.0f ms\n", sup.snapshot().size(), elapsed);
+      std::fflush(stdout);
+    } else {
+      std::cout << "sandbank up: not ready: " << ready.message() << std::endl;
+      if (!tty) std::cout << table(sup.snapshot(), false) << std::flush;
+    }
+  }
+
+  int rc = ready.ok() ? 0 : 1;
+  if (!o.until_healthy && !interrupted) {
+    std::cout << "sandbank up: running; Ctrl-C or `sandbank down` stops everything" << std::endl;
+    pollfd fds[2] = {{sigfd, POLLIN, 0}, {shutdown_fd, POLLIN, 0}};
+    while (::poll(fds, 2, -1) < 0 && errno == EINTR) {
+    }
+    rc = 0;
+  }
+  std::cout << "sandbank up: stopping " << sup.snapshot().size() << " instances" << std::endl;
+  sup.stopAll();
+  server.stop();
+  cleanup();
+  std::cout << "sandbank up: stopped" << std::endl;
+  return rc;
+}
+
+}  // namespace sandbank::cli
