@@ -1,0 +1,1145 @@
+// The coordinator: replica placement on the token ring, consistency levels, simulated
+// timeouts, hinted handoff, blocking read repair, LWT, anti-entropy repair and faults.
+// Thread-safety: schema/topology under Impl::mu (shared for requests, exclusive for
+// changes); node data inside ReplicaStore; hints under NodeRuntime::hints_mu; client
+// clocks under ClientClocks' stripe mutexes; LWTs under the Paxos stripe of the partition.
+#include "sandbank/store/cluster.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <shared_mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "replica_store.h"
+#include "sandbank/store/murmur3.h"
+
+namespace sandbank::store {
+
+namespace {
+
+constexpr int64_t kNever = INT64_MAX;
+
+struct Hint {
+  NodeId target;
+  std::shared_ptr<const TableSchema> table;
+  PartitionUpdate update;
+  int64_t created_us = 0;
+};
+
+struct NodeRuntime {
+  NodeRuntime(NodeId i, std::string d, size_t retained)
+      : id(i), name("node-" + std::to_string(i.value())), dc(std::move(d)), store(retained) {}
+  NodeId id;
+  std::string name;
+  std::string dc;
+  std::vector<int64_t> tokens;
+  std::atomic<bool> down{false};
+  std::atomic<bool> isolated{false};
+  std::atomic<int64_t> slow_ns{0};
+  std::atomic<int64_t> down_since_us{0};
+  std::atomic<int64_t> writes{0}, reads{0}, hints_replayed{0}, repairs{0};
+  ReplicaStore store;
+  mutable std::mutex hints_mu;
+  std::vector<Hint> hints;  // guarded by hints_mu: hints this node holds as coordinator
+};
+
+struct KeyspaceRuntime {
+  std::shared_ptr<const KeyspaceSchema> schema;
+  std::vector<std::vector<int>> placement;  // ring index -> replica node indices
+};
+
+struct ClientClock {
+  int64_t skew_us = 0;
+  int64_t last_us = 0;
+};
+
+std::string keyText(const std::vector<Value>& key) {
+  std::string out;
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (i) out += ":";
+    out += key[i].kind == Value::Kind::kText ? key[i].s : formatValue(key[i]);
+  }
+  return out;
+}
+
+bool isSerial(ConsistencyLevel cl) {
+  return cl == ConsistencyLevel::kSerial || cl == ConsistencyLevel::kLocalSerial;
+}
+
+bool isLocal(ConsistencyLevel cl) {
+  return cl == ConsistencyLevel::kLocalQuorum || cl == ConsistencyLevel::kLocalOne ||
+         cl == ConsistencyLevel::kLocalSerial;
+}
+
+}  // namespace
+
+struct Cluster::Impl {
+  Impl(const ClusterOptions& o, Clock& c, flow::FlowSink& s)
+      : options(o), clock(c), sink(s), flow_enabled(&s != &flow::NullFlowSink::instance()) {}
+
+  const ClusterOptions& options;
+  Clock& clock;
+  flow::FlowSink& sink;
+  const bool flow_enabled;
+
+  mutable std::shared_mutex mu;
+  std::vector<std::unique_ptr<NodeRuntime>> nodes;       // guarded by mu (append only)
+  std::vector<int64_t> ring_tokens;                      // guarded by mu, sorted
+  std::vector<int> ring_owner;                           // guarded by mu
+  std::map<std::string, std::unique_ptr<KeyspaceRuntime>> keyspaces;  // guarded by mu
+  std::map<std::string, std::shared_ptr<const TableSchema>> tables;   // guarded by mu
+  std::unordered_map<uint32_t, KeyspaceRuntime*> table_keyspace;      // guarded by mu
+  uint32_t next_table_id = 1;                                          // guarded by mu
+
+  static constexpr size_t kClockStripes = 16;
+  struct ClockStripe {
+    std::mutex mu;
+    std::unordered_map<std::string, ClientClock> clocks;  // guarded by mu
+  };
+  std::array<ClockStripe, kClockStripes> client_clocks;
+
+  std::array<std::mutex, 256> paxos;  // one stripe per group of partitions
+  std::atomic<uint64_t> round_robin{0};
+
+  int64_t nowUs() const { return toMicros(clock.now()); }
+
+  // A client's write timestamp: its skewed clock, strictly increasing per client (as the
+  // drivers' monotonic timestamp generators do).
+  int64_t clientTimestamp(const std::string& client) {
+    ClockStripe& s = client_clocks[std::hash<std::string>{}(client) % kClockStripes];
+    int64_t now = nowUs();
+    std::lock_guard lock(s.mu);
+    ClientClock& c = s.clocks[client];
+    int64_t ts = std::max(now + c.skew_us, c.last_us + 1);
+    c.last_us = ts;
+    return ts;
+  }
+
+  void emit(flow::FlowKind kind, const std::string& from, const std::string& to, std::string_view method,
+            const TableSchema& t, const std::vector<Value>& key, std::string status, std::string detail,
+            const RequestContext* ctx, int64_t start_us, int64_t latency_us) {
+    if (!flow_enabled) return;
+    flow::FlowEvent e;
+    if (ctx) e.trace_id = ctx->trace_id;
+    e.start_sim_us = start_us;
+    e.end_sim_us = latency_us == kNever ? start_us : start_us + latency_us;
+    auto real = toMicros(std::chrono::system_clock::now());
+    e.start_real_us = real;
+    e.end_real_us = real;
+    e.kind = kind;
+    e.source = from;
+    e.destination = to;
+    e.method = std::string(method);
+    e.keyspace = t.keyspace;
+    e.table = t.name;
+    e.partition_key = keyText(key);
+    e.status = std::move(status);
+    e.detail = std::move(detail);
+    sink.emit(std::move(e));
+  }
+
+  // --- topology (callers hold mu)
+
+  int ringIndex(int64_t token) const {
+    auto it = std::lower_bound(ring_tokens.begin(), ring_tokens.end(), token);
+    return it == ring_tokens.end() ? 0 : static_cast<int>(it - ring_tokens.begin());
+  }
+
+  std::vector<int> computeReplicas(const KeyspaceSchema& ks, int start) const {
+    std::vector<int> out;
+    const size_t n = ring_tokens.size();
+    if (ks.replication == ReplicationClass::kSimple) {
+      for (size_t k = 0; k < n && static_cast<int>(out.size()) < ks.replication_factor; ++k) {
+        int owner = ring_owner[(start + k) % n];
+        if (std::find(out.begin(), out.end(), owner) == out.end()) out.push_back(owner);
+      }
+      return out;
+    }
+    std::map<std::string, int> have;
+    for (size_t k = 0; k < n; ++k) {
+      int owner = ring_owner[(start + k) % n];
+      if (std::find(out.begin(), out.end(), owner) != out.end()) continue;
+      const std::string& dc = nodes[owner]->dc;
+      auto want = ks.dc_factors.find(dc);
+      if (want == ks.dc_factors.end() || have[dc] >= want->second) continue;
+      ++have[dc];
+      out.push_back(owner);
+    }
+    return out;
+  }
+
+  void computePlacement(KeyspaceRuntime& k) const {
+    k.placement.clear();
+    k.placement.reserve(ring_tokens.size());
+    for (size_t i = 0; i < ring_tokens.size(); ++i) k.placement.push_back(computeReplicas(*k.schema, static_cast<int>(i)));
+  }
+
+  void addNodeLocked(const std::string& dc) {
+    int index = static_cast<int>(nodes.size());
+    auto node = std::make_unique<NodeRuntime>(NodeId(index + 1), dc, options.commit_log_retained);
+    std::mt19937_64 rng(options.token_seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(index + 1));
+    for (int i = 0; i < std::max(1, options.num_tokens); ++i) {
+      int64_t t = static_cast<int64_t>(rng());
+      while (std::binary_search(ring_tokens.begin(), ring_tokens.end(), t)) t = static_cast<int64_t>(rng());
+      node->tokens.push_back(t);
+      auto pos = std::lower_bound(ring_tokens.begin(), ring_tokens.end(), t) - ring_tokens.begin();
+      ring_tokens.insert(ring_tokens.begin() + pos, t);
+      ring_owner.insert(ring_owner.begin() + pos, index);
+    }
+    std::sort(node->tokens.begin(), node->tokens.end());
+    nodes.push_back(std::move(node));
+    for (auto& [name, k] : keyspaces) computePlacement(*k);
+  }
+
+  const std::vector<int>& replicasOf(const KeyspaceRuntime& k, int64_t token) const {
+    return k.placement[ringIndex(token)];
+  }
+
+  NodeRuntime* node(NodeId id) const {
+    int i = id.value() - 1;
+    return i >= 0 && i < static_cast<int>(nodes.size()) ? nodes[i].get() : nullptr;
+  }
+
+  // The coordinator for a request. An isolated coordinator never answers the client, so
+  // the request times out with `timeout` (WriteTimeout or ReadTimeout).
+  Result<int> pickCoordinator(const RequestContext& ctx, StoreError timeout) {
+    if (ctx.coordinator) {
+      NodeRuntime* n = node(*ctx.coordinator);
+      if (n == nullptr) return storeError(StoreError::kInvalidQuery, "no such coordinator node " + std::to_string(ctx.coordinator->value()));
+      if (n->down.load()) {
+        return storeError(StoreError::kUnavailable, "coordinator " + n->name + " is down (NoHostAvailable)");
+      }
+      if (n->isolated.load()) {
+        return storeError(timeout, "coordinator " + n->name + " is isolated and never answered");
+      }
+      return ctx.coordinator->value() - 1;
+    }
+    const size_t n = nodes.size();
+    uint64_t start = round_robin.fetch_add(1, std::memory_order_relaxed);
+    for (size_t k = 0; k < n; ++k) {
+      size_t i = (start + k) % n;
+      if (nodes[i]->down.load(std::memory_order_relaxed)) continue;
+      if (nodes[i]->isolated.load(std::memory_order_relaxed)) {
+        return storeError(timeout, "coordinator " + nodes[i]->name + " is isolated and never answered");
+      }
+      return static_cast<int>(i);
+    }
+    return storeError(StoreError::kUnavailable, "all nodes are down (NoHostAvailable)");
+  }
+
+  // The time at which `cl` is satisfied given each replica's response latency (kNever
+  // for no response), or kNever. `required` receives the number of responses needed.
+  int64_t satisfiedAt(ConsistencyLevel cl, const std::vector<int>& replicas, const std::vector<int64_t>& lat,
+                      const std::string& local_dc, int* required) const {
+    auto kth = [](std::vector<int64_t> v, int k) -> int64_t {
+      if (k <= 0) return 0;
+      if (static_cast<int>(v.size()) < k) return kNever;
+      std::nth_element(v.begin(), v.begin() + (k - 1), v.end());
+      return v[k - 1];
+    };
+    switch (cl) {
+      case ConsistencyLevel::kAny:
+      case ConsistencyLevel::kOne:
+        *required = 1;
+        return kth(lat, 1);
+      case ConsistencyLevel::kTwo:
+        *required = 2;
+        return kth(lat, 2);
+      case ConsistencyLevel::kThree:
+        *required = 3;
+        return kth(lat, 3);
+      case ConsistencyLevel::kQuorum:
+      case ConsistencyLevel::kSerial:
+        *required = static_cast<int>(replicas.size()) / 2 + 1;
+        return kth(lat, *required);
+      case ConsistencyLevel::kAll:
+        *required = static_cast<int>(replicas.size());
+        return kth(lat, *required);
+      case ConsistencyLevel::kLocalOne:
+      case ConsistencyLevel::kLocalQuorum:
+      case ConsistencyLevel::kLocalSerial: {
+        std::vector<int64_t> local;
+        int rf = 0;
+        for (size_t i = 0; i < replicas.size(); ++i) {
+          if (nodes[replicas[i]]->dc != local_dc) continue;
+          ++rf;
+          local.push_back(lat[i]);
+        }
+        *required = cl == ConsistencyLevel::kLocalOne ? 1 : rf / 2 + 1;
+        return kth(local, *required);
+      }
+      case ConsistencyLevel::kEachQuorum: {
+        std::map<std::string, std::vector<int64_t>> per_dc;
+        for (size_t i = 0; i < replicas.size(); ++i) per_dc[nodes[replicas[i]]->dc].push_back(lat[i]);
+        int64_t worst = 0;
+        *required = 0;
+        for (auto& [dc, v] : per_dc) {
+          int need = static_cast<int>(v.size()) / 2 + 1;
+          *required += need;
+          worst = std::max(worst, kth(v, need));
+        }
+        return worst;
+      }
+    }
+    return kNever;
+  }
+
+  int64_t responseLatencyNs(const NodeRuntime& n) const {
+    if (n.isolated.load(std::memory_order_relaxed)) return kNever;
+    return options.base_latency.count() + n.slow_ns.load(std::memory_order_relaxed);
+  }
+
+  PartitionUpdate buildUpdate(const PartitionWrite& w, int64_t ts, int64_t now_us) const {
+    const TableSchema& t = *w.table;
+    PartitionUpdate u;
+    u.table_id = t.id;
+    u.key = w.key;
+    u.key_bytes = serializePartitionKey(t.partition_key_types, w.key);
+    u.token = murmur3Token(u.key_bytes);
+    int32_t ttl = w.ttl_seconds.value_or(t.default_ttl_seconds);
+    int64_t expires = ttl > 0 ? now_us + static_cast<int64_t>(ttl) * 1'000'000 : 0;
+    if (w.delete_partition) u.deletion = Deletion{ts, now_us};
+    u.rows.reserve(w.rows.size());
+    for (const RowWrite& rw : w.rows) {
+      RowData rd;
+      rd.clustering = rw.clustering;
+      if (rw.delete_row) rd.deletion = Deletion{ts, now_us};
+      if (rw.insert_marker) rd.marker = RowMarker{ts, expires, ttl};
+      if (!rw.cells.empty()) rd.cells.resize(t.regular.size());
+      for (const CellWrite& cw : rw.cells) {
+        Cell& c = rd.cells[t.columns[cw.column].position];
+        c.ts = ts;
+        c.tombstone = cw.remove || cw.value.isNull();
+        c.local_time_us = c.tombstone ? now_us : expires;
+        c.ttl_seconds = c.tombstone ? 0 : ttl;
+        if (!c.tombstone) c.value = cw.value;
+      }
+      u.rows.push_back(std::move(rd));
+    }
+    if (u.rows.size() > 1) {
+      // Several statements on one partition (a batch): normalize through a merge so rows
+      // are ordered and duplicates resolved by last-write-wins.
+      StoredPartition tmp(&t);
+      tmp.key = u.key;
+      tmp.token = u.token;
+      mergeInto(t, tmp, u);
+      PartitionUpdate merged = sliceOf(t, tmp, u.key_bytes, SliceBounds{});
+      merged.deletion = u.deletion;
+      return merged;
+    }
+    return u;
+  }
+
+  void storeHint(NodeRuntime& holder, NodeRuntime& target, const std::shared_ptr<const TableSchema>& t,
+                 const PartitionUpdate& u, int64_t now_us, const RequestContext* ctx, const char* why) {
+    {
+      std::lock_guard lock(holder.hints_mu);
+      holder.hints.push_back(Hint{target.id, t, u, now_us});
+    }
+    emit(flow::FlowKind::kHint, holder.name, target.name, "HINT", *t, u.key, "OK",
+         std::string("stored: ") + why, ctx, now_us, 0);
+  }
+
+  bool withinHintWindow(const NodeRuntime& target, int64_t now_us) const {
+    int64_t since = target.down_since_us.load();
+    return now_us - since <= std::chrono::duration_cast<std::chrono::microseconds>(options.max_hint_window).count();
+  }
+
+  int64_t replayHintsTo(NodeRuntime& target) {
+    if (target.down.load() || target.isolated.load()) return 0;
+    int64_t delivered = 0;
+    int64_t now = nowUs();
+    for (auto& holder : nodes) {
+      if (holder->down.load() || holder->isolated.load()) continue;
+      std::vector<Hint> mine;
+      {
+        std::lock_guard lock(holder->hints_mu);
+        auto it = std::stable_partition(holder->hints.begin(), holder->hints.end(),
+                                        [&](const Hint& h) { return h.target != target.id; });
+        mine.assign(std::make_move_iterator(it), std::make_move_iterator(holder->hints.end()));
+        holder->hints.erase(it, holder->hints.end());
+      }
+      for (const Hint& h : mine) {
+        target.store.apply(h.table, h.update, now);
+        target.writes.fetch_add(1, std::memory_order_relaxed);
+        holder->hints_replayed.fetch_add(1, std::memory_order_relaxed);
+        emit(flow::FlowKind::kHint, holder->name, target.name, "HINT", *h.table, h.update.key, "OK", "replayed",
+             nullptr, now, options.base_latency.count() / 1000);
+        ++delivered;
+      }
+    }
+    return delivered;
+  }
+
+  static std::vector<Value> rowValues(const TableSchema& t, const PartitionUpdate& p, const RowData& r) {
+    std::vector<Value> out(t.columns.size());
+    for (size_t i = 0; i < t.partition_key.size(); ++i) out[t.partition_key[i]] = p.key[i];
+    for (size_t i = 0; i < t.clustering.size() && i < r.clustering.size(); ++i) out[t.clustering[i]] = r.clustering[i];
+    for (size_t i = 0; i < t.regular.size() && i < r.cells.size(); ++i) out[t.regular[i]] = r.cells[i].value;
+    return out;
+  }
+
+  // Live rows of a merged slice, as result rows.
+  static std::vector<std::vector<Value>> liveRows(const TableSchema& t, const PartitionUpdate& p, int64_t now_us,
+                                                  int64_t limit, bool reversed) {
+    std::vector<std::vector<Value>> out;
+    auto emitRow = [&](const RowData& r) {
+      bool live = r.marker.liveAt(now_us);
+      std::vector<Value> values(t.columns.size());
+      for (size_t i = 0; i < t.partition_key.size(); ++i) values[t.partition_key[i]] = p.key[i];
+      for (size_t i = 0; i < t.clustering.size() && i < r.clustering.size(); ++i) values[t.clustering[i]] = r.clustering[i];
+      for (size_t i = 0; i < t.regular.size() && i < r.cells.size(); ++i) {
+        if (r.cells[i].liveAt(now_us)) {
+          live = true;
+          values[t.regular[i]] = r.cells[i].value;
+        }
+      }
+      if (live) out.push_back(std::move(values));
+    };
+    if (reversed) {
+      for (auto it = p.rows.rbegin(); it != p.rows.rend(); ++it) {
+        if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
+        emitRow(*it);
+      }
+    } else {
+      for (const RowData& r : p.rows) {
+        if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
+        emitRow(r);
+      }
+    }
+    return out;
+  }
+
+  static int64_t maxTimestamp(const PartitionUpdate& p) {
+    int64_t m = p.deletion.ts;
+    for (const RowData& r : p.rows) {
+      m = std::max({m, r.marker.ts, r.deletion.ts});
+      for (const Cell& c : r.cells) m = std::max(m, c.ts);
+    }
+    return m;
+  }
+
+  PartitionUpdate mergeAll(const TableSchema& t, const std::vector<PartitionUpdate>& slices) const {
+    StoredPartition tmp(&t);
+    tmp.key = slices[0].key;
+    tmp.token = slices[0].token;
+    for (const PartitionUpdate& s : slices) mergeInto(t, tmp, s);
+    return sliceOf(t, tmp, slices[0].key_bytes, SliceBounds{});
+  }
+};
+
+std::string_view consistencyName(ConsistencyLevel cl) {
+  switch (cl) {
+    case ConsistencyLevel::kAny: return "ANY";
+    case ConsistencyLevel::kOne: return "ONE";
+    case ConsistencyLevel::kTwo: return "TWO";
+    case ConsistencyLevel::kThree: return "THREE";
+    case ConsistencyLevel::kQuorum: return "QUORUM";
+    case ConsistencyLevel::kLocalQuorum: return "LOCAL_QUORUM";
+    case ConsistencyLevel::kEachQuorum: return "EACH_QUORUM";
+    case ConsistencyLevel::kAll: return "ALL";
+    case ConsistencyLevel::kLocalOne: return "LOCAL_ONE";
+    case ConsistencyLevel::kSerial: return "SERIAL";
+    case ConsistencyLevel::kLocalSerial: return "LOCAL_SERIAL";
+  }
+  return "?";
+}
+
+bool parseConsistency(std::string_view name, ConsistencyLevel* out) {
+  std::string n(name);
+  for (char& c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (int i = 0; i <= static_cast<int>(ConsistencyLevel::kLocalSerial); ++i) {
+    auto cl = static_cast<ConsistencyLevel>(i);
+    if (consistencyName(cl) == n) {
+      *out = cl;
+      return true;
+    }
+  }
+  return false;
+}
+
+Cluster::Cluster(ClusterOptions options, Clock& clock, flow::FlowSink& sink)
+    : options_(std::move(options)), clock_(clock), impl_(std::make_unique<Impl>(options_, clock, sink)) {
+  std::unique_lock lock(impl_->mu);
+  for (const std::string& dc : options_.node_datacenters) impl_->addNodeLocked(dc);
+}
+
+Cluster::~Cluster() = default;
+
+// ---------------------------------------------------------------- schema
+
+Status Cluster::createKeyspace(const KeyspaceSchema& ks, bool if_not_exists) {
+  std::unique_lock lock(impl_->mu);
+  if (impl_->keyspaces.count(ks.name)) {
+    if (if_not_exists) return OkStatus();
+    return storeError(StoreError::kAlreadyExists, "Keyspace " + ks.name + " already exists");
+  }
+  if (ks.replication == ReplicationClass::kSimple && ks.replication_factor < 1) {
+    return storeError(StoreError::kConfigurationError, "replication_factor must be at least 1");
+  }
+  if (ks.replication == ReplicationClass::kNetworkTopology) {
+    if (ks.dc_factors.empty()) return storeError(StoreError::kConfigurationError, "NetworkTopologyStrategy needs at least one datacenter");
+    for (const auto& [dc, rf] : ks.dc_factors) {
+      bool known = std::any_of(impl_->nodes.begin(), impl_->nodes.end(), [&](const auto& n) { return n->dc == dc; });
+      if (!known) return storeError(StoreError::kConfigurationError, "Unrecognized datacenter '" + dc + "'");
+      if (rf < 0) return storeError(StoreError::kConfigurationError, "replication factor for " + dc + " must not be negative");
+    }
+  }
+  auto rt = std::make_unique<KeyspaceRuntime>();
+  rt->schema = std::make_shared<const KeyspaceSchema>(ks);
+  impl_->computePlacement(*rt);
+  impl_->keyspaces[ks.name] = std::move(rt);
+  return OkStatus();
+}
+
+Status Cluster::createTable(TableSchema table, bool if_not_exists) {
+  std::unique_lock lock(impl_->mu);
+  auto ks = impl_->keyspaces.find(table.keyspace);
+  if (ks == impl_->keyspaces.end()) return storeError(StoreError::kInvalidQuery, "Keyspace " + table.keyspace + " does not exist");
+  std::string qn = table.qualifiedName();
+  if (impl_->tables.count(qn)) {
+    if (if_not_exists) return OkStatus();
+    return storeError(StoreError::kAlreadyExists, "Table " + qn + " already exists");
+  }
+  table.finalize();
+  if (table.partition_key.empty()) return storeError(StoreError::kInvalidQuery, "Table " + qn + " has no partition key");
+  table.id = impl_->next_table_id++;
+  auto schema = std::make_shared<const TableSchema>(std::move(table));
+  impl_->table_keyspace[schema->id] = ks->second.get();
+  impl_->tables[qn] = std::move(schema);
+  return OkStatus();
+}
+
+Status Cluster::dropKeyspace(const std::string& keyspace, bool if_exists) {
+  std::unique_lock lock(impl_->mu);
+  auto it = impl_->keyspaces.find(keyspace);
+  if (it == impl_->keyspaces.end()) {
+    if (if_exists) return OkStatus();
+    return storeError(StoreError::kInvalidQuery, "Keyspace " + keyspace + " does not exist");
+  }
+  for (auto t = impl_->tables.begin(); t != impl_->tables.end();) {
+    if (t->second->keyspace == keyspace) {
+      for (auto& n : impl_->nodes) n->store.truncate(t->second->id);
+      impl_->table_keyspace.erase(t->second->id);
+      t = impl_->tables.erase(t);
+    } else {
+      ++t;
+    }
+  }
+  impl_->keyspaces.erase(it);
+  return OkStatus();
+}
+
+Status Cluster::dropTable(const std::string& keyspace, const std::string& table, bool if_exists) {
+  std::unique_lock lock(impl_->mu);
+  auto it = impl_->tables.find(keyspace + "." + table);
+  if (it == impl_->tables.end()) {
+    if (if_exists) return OkStatus();
+    return storeError(StoreError::kInvalidQuery, "Table " + keyspace + "." + table + " does not exist");
+  }
+  for (auto& n : impl_->nodes) n->store.truncate(it->second->id);
+  impl_->table_keyspace.erase(it->second->id);
+  impl_->tables.erase(it);
+  return OkStatus();
+}
+
+Status Cluster::truncate(const std::string& keyspace, const std::string& table) {
+  std::shared_lock lock(impl_->mu);
+  auto it = impl_->tables.find(keyspace + "." + table);
+  if (it == impl_->tables.end()) return storeError(StoreError::kInvalidQuery, "Table " + keyspace + "." + table + " does not exist");
+  for (auto& n : impl_->nodes) {
+    if (n->down.load()) {
+      return storeError(StoreError::kUnavailable, "Cannot achieve consistency level ALL for TRUNCATE: " + n->name + " is down");
+    }
+  }
+  uint32_t id = it->second->id;
+  for (auto& n : impl_->nodes) {
+    n->store.truncate(id);
+    std::lock_guard hl(n->hints_mu);
+    std::erase_if(n->hints, [&](const Hint& h) { return h.table->id == id; });
+  }
+  return OkStatus();
+}
+
+std::shared_ptr<const TableSchema> Cluster::table(const std::string& keyspace, const std::string& table) const {
+  std::shared_lock lock(impl_->mu);
+  auto it = impl_->tables.find(keyspace + "." + table);
+  return it == impl_->tables.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const KeyspaceSchema> Cluster::keyspace(const std::string& keyspace) const {
+  std::shared_lock lock(impl_->mu);
+  auto it = impl_->keyspaces.find(keyspace);
+  return it == impl_->keyspaces.end() ? nullptr : it->second->schema;
+}
+
+// ---------------------------------------------------------------- writes
+
+Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
+  Impl& m = *impl_;
+  const RequestContext& ctx = request.ctx;
+  if (isSerial(ctx.consistency)) {
+    return storeError(StoreError::kInvalidQuery, "SERIAL is not supported as conditional update commit consistency. Use ANY if you mean \"make sure it is accepted but I don't care how many replicas commit it for non-SERIAL reads\"");
+  }
+  std::shared_lock lock(m.mu);
+  SANDBANK_ASSIGN_OR_RETURN(int coord, m.pickCoordinator(ctx, StoreError::kWriteTimeout));
+  NodeRuntime& cn = *m.nodes[coord];
+  const int64_t now = m.nowUs();
+  const int64_t default_ts = ctx.timestamp_us ? *ctx.timestamp_us : m.clientTimestamp(ctx.client_id);
+
+  struct Planned {
+    const PartitionWrite* w;
+    const std::vector<int>* replicas;
+  };
+  std::vector<Planned> plan;
+  plan.reserve(request.partitions.size());
+  // Availability first: a request the failure detector already knows cannot succeed
+  // writes nothing anywhere.
+  for (const PartitionWrite& w : request.partitions) {
+    if (!w.table) return storeError(StoreError::kInvalidQuery, "write without a table");
+    auto ks = m.table_keyspace.find(w.table->id);
+    if (ks == m.table_keyspace.end()) return storeError(StoreError::kInvalidQuery, "Table " + w.table->qualifiedName() + " does not exist");
+    std::string key_bytes = serializePartitionKey(w.table->partition_key_types, w.key);
+    const std::vector<int>& replicas = m.replicasOf(*ks->second, murmur3Token(key_bytes));
+    if (ctx.consistency != ConsistencyLevel::kAny) {
+      std::vector<int64_t> alive(replicas.size());
+      int alive_count = 0;
+      for (size_t i = 0; i < replicas.size(); ++i) {
+        bool up = !m.nodes[replicas[i]]->down.load(std::memory_order_relaxed);
+        alive[i] = up ? 0 : kNever;
+        alive_count += up;
+      }
+      int required = 0;
+      if (m.satisfiedAt(ctx.consistency, replicas, alive, cn.dc, &required) == kNever) {
+        return storeError(StoreError::kUnavailable,
+                          "Cannot achieve consistency level " + std::string(consistencyName(ctx.consistency)) +
+                              " (required " + std::to_string(required) + ", alive " + std::to_string(alive_count) + ")");
+      }
+    }
+    plan.push_back({&w, &replicas});
+  }
+
+  WriteOutcome out;
+  out.acks = INT32_MAX;
+  int64_t worst_latency = 0;
+  for (const Planned& p : plan) {
+    const PartitionWrite& w = *p.w;
+    const std::vector<int>& replicas = *p.replicas;
+    PartitionUpdate u = m.buildUpdate(w, w.timestamp_us.value_or(default_ts), now);
+    std::vector<int64_t> lat(replicas.size(), kNever);
+    int hints = 0;
+    for (size_t i = 0; i < replicas.size(); ++i) {
+      NodeRuntime& r = *m.nodes[replicas[i]];
+      if (r.down.load(std::memory_order_relaxed)) {
+        if (m.options.hinted_handoff && m.withinHintWindow(r, now)) {
+          m.storeHint(cn, r, w.table, u, now, &ctx, "replica down");
+          ++hints;
+        }
+        continue;
+      }
+      int64_t l = m.responseLatencyNs(r);
+      if (l == kNever) {
+        // Isolated: the message is lost; the coordinator will time out and hint it.
+        m.emit(flow::FlowKind::kReplicaWrite, cn.name, r.name, "MUTATION", *w.table, u.key, "Timeout",
+               "no response (isolated)", &ctx, now, kNever);
+        if (m.options.hinted_handoff) {
+          m.storeHint(cn, r, w.table, u, now, &ctx, "write timed out");
+          ++hints;
+        }
+        continue;
+      }
+      r.store.apply(w.table, u, now);
+      r.writes.fetch_add(1, std::memory_order_relaxed);
+      lat[i] = l <= m.options.write_timeout.count() ? l : kNever;
+      m.emit(flow::FlowKind::kReplicaWrite, cn.name, r.name, "MUTATION", *w.table, u.key,
+             lat[i] == kNever ? "Timeout" : "OK", "CL=" + std::string(consistencyName(ctx.consistency)), &ctx, now, l / 1000);
+    }
+    int required = 0;
+    int acks = static_cast<int>(std::count_if(lat.begin(), lat.end(), [](int64_t l) { return l != kNever; }));
+    int64_t at = m.satisfiedAt(ctx.consistency, replicas, lat, cn.dc, &required);
+    if (ctx.consistency == ConsistencyLevel::kAny && at == kNever && hints > 0) at = 0;
+    out.hints_stored += hints;
+    out.acks = std::min(out.acks, acks);
+    out.required = std::max(out.required, required);
+    if (at == kNever) {
+      m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name,
+             "WRITE", *w.table, u.key, "WriteTimeout", "", &ctx, now, 0);
+      return storeError(StoreError::kWriteTimeout,
+                        "Operation timed out - received only " + std::to_string(acks) + " responses from " +
+                            std::to_string(required) + " required (CL=" + std::string(consistencyName(ctx.consistency)) +
+                            ", write_type=" + (request.partitions.size() > 1 ? "BATCH" : "SIMPLE") + ")");
+    }
+    worst_latency = std::max(worst_latency, at);
+    m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "WRITE",
+           *w.table, u.key, "OK",
+           "CL=" + std::string(consistencyName(ctx.consistency)) + " acks " + std::to_string(acks) + "/" +
+               std::to_string(replicas.size()),
+           &ctx, now, at / 1000);
+  }
+  if (plan.empty()) out.acks = 0;
+  out.simulated_latency = Duration(worst_latency);
+  return out;
+}
+
+// ---------------------------------------------------------------- reads
+
+Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
+  Impl& m = *impl_;
+  const RequestContext& ctx = request.ctx;
+  ConsistencyLevel cl = ctx.consistency;
+  if (cl == ConsistencyLevel::kAny) return storeError(StoreError::kInvalidQuery, "ANY ConsistencyLevel is only supported for writes");
+  if (cl == ConsistencyLevel::kEachQuorum) return storeError(StoreError::kInvalidQuery, "EACH_QUORUM ConsistencyLevel is only supported for writes");
+  if (!request.table) return storeError(StoreError::kInvalidQuery, "read without a table");
+  const TableSchema& t = *request.table;
+  std::shared_lock lock(m.mu);
+  auto ks = m.table_keyspace.find(t.id);
+  if (ks == m.table_keyspace.end()) return storeError(StoreError::kInvalidQuery, "Table " + t.qualifiedName() + " does not exist");
+  SANDBANK_ASSIGN_OR_RETURN(int coord, m.pickCoordinator(ctx, StoreError::kReadTimeout));
+  NodeRuntime& cn = *m.nodes[coord];
+  const int64_t now = m.nowUs();
+  std::string key_bytes = serializePartitionKey(t.partition_key_types, request.key);
+  const int64_t token = murmur3Token(key_bytes);
+  const std::vector<int>& replicas = m.replicasOf(*ks->second, token);
+
+  // How many replicas to ask: the CL's block-for, counted on all replicas as if alive.
+  int required = 0;
+  {
+    std::vector<int64_t> zero(replicas.size(), 0);
+    m.satisfiedAt(cl, replicas, zero, cn.dc, &required);
+  }
+  // Candidates known alive (isolated nodes look alive), in snitch order: the coordinator
+  // itself, then the replicas with the lowest known latency, then ring order.
+  std::vector<int> candidates;
+  for (int r : replicas) {
+    const NodeRuntime& n = *m.nodes[r];
+    if (n.down.load(std::memory_order_relaxed)) continue;
+    if (isLocal(cl) && n.dc != cn.dc) continue;
+    candidates.push_back(r);
+  }
+  std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
+    auto key = [&](int x) { return std::make_pair(m.nodes[x]->slow_ns.load(std::memory_order_relaxed), x != coord ? 1 : 0); };
+    return key(a) < key(b);
+  });
+  if (static_cast<int>(candidates.size()) < required || required > static_cast<int>(replicas.size())) {
+    return storeError(StoreError::kUnavailable,
+                      "Cannot achieve consistency level " + std::string(consistencyName(cl)) + " (required " +
+                          std::to_string(required) + ", alive " + std::to_string(candidates.size()) + ")");
+  }
+  candidates.resize(required);
+
+  ClusteringBound eq_bound;
+  SliceBounds bounds;
+  if (!request.clustering_eq.empty()) {
+    eq_bound.prefix = request.clustering_eq;
+    bounds.start = &eq_bound;
+    bounds.end = &eq_bound;
+  }
+  if (request.start) bounds.start = &*request.start;
+  if (request.end) bounds.end = &*request.end;
+
+  std::vector<PartitionUpdate> slices;
+  slices.reserve(candidates.size());
+  int answered = 0;
+  int64_t slowest = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    NodeRuntime& r = *m.nodes[candidates[i]];
+    int64_t l = m.responseLatencyNs(r);
+    const char* what = i == 0 ? "data" : "digest";
+    if (l == kNever || l > m.options.read_timeout.count()) {
+      m.emit(flow::FlowKind::kReplicaRead, cn.name, r.name, "READ", t, request.key, "Timeout",
+             std::string(what) + " request: no response in time", &ctx, now, l == kNever ? kNever : l / 1000);
+      continue;
+    }
+    ++answered;
+    slowest = std::max(slowest, l);
+    slices.push_back(r.store.read(request.table, key_bytes, request.key, token, bounds));
+    r.reads.fetch_add(1, std::memory_order_relaxed);
+    m.emit(flow::FlowKind::kReplicaRead, cn.name, r.name, "READ", t, request.key, "OK", what, &ctx, now, l / 1000);
+  }
+  if (answered < required) {
+    m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "READ", t,
+           request.key, "ReadTimeout", "", &ctx, now, 0);
+    return storeError(StoreError::kReadTimeout,
+                      "Operation timed out - received only " + std::to_string(answered) + " responses from " +
+                          std::to_string(required) + " required (CL=" + std::string(consistencyName(cl)) + ")");
+  }
+
+  ReadOutcome out;
+  out.replicas_contacted = static_cast<int>(candidates.size());
+  out.simulated_latency = Duration(slowest);
+  const PartitionUpdate* result = &slices[0];
+  PartitionUpdate merged;
+  if (slices.size() > 1) {
+    uint64_t d0 = digestOf(t, slices[0]);
+    bool mismatch = false;
+    for (size_t i = 1; i < slices.size() && !mismatch; ++i) mismatch = digestOf(t, slices[i]) != d0;
+    if (mismatch) {
+      // Blocking read repair: resolve by last-write-wins and write the result back to the
+      // replicas that took part and disagree with it.
+      merged = m.mergeAll(t, slices);
+      uint64_t dm = digestOf(t, merged);
+      for (size_t i = 0; i < slices.size(); ++i) {
+        if (digestOf(t, slices[i]) == dm) continue;
+        NodeRuntime& r = *m.nodes[candidates[i]];
+        r.store.apply(request.table, merged, now);
+        r.repairs.fetch_add(1, std::memory_order_relaxed);
+        ++out.replicas_repaired;
+        m.emit(flow::FlowKind::kRepair, cn.name, r.name, "READ_REPAIR", t, request.key, "OK",
+               "digest mismatch", &ctx, now, m.responseLatencyNs(r) / 1000);
+      }
+      out.simulated_latency += Duration(2 * slowest);
+      result = &merged;
+    }
+  }
+  out.rows = Impl::liveRows(t, *result, now, request.limit, request.reversed);
+  m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "READ", t,
+         request.key, "OK",
+         "CL=" + std::string(consistencyName(cl)) + " rows " + std::to_string(out.rows.size()) +
+             (out.replicas_repaired ? " repaired " + std::to_string(out.replicas_repaired) : ""),
+         &ctx, now, out.simulated_latency.count() / 1000);
+  return out;
+}
+
+// ---------------------------------------------------------------- LWT
+
+Result<CasOutcome> Cluster::cas(const CasRequest& request) {
+  Impl& m = *impl_;
+  const RequestContext& ctx = request.ctx;
+  const PartitionWrite& w = request.write;
+  if (!w.table) return storeError(StoreError::kInvalidQuery, "conditional write without a table");
+  const TableSchema& t = *w.table;
+  if (!isSerial(ctx.serial_consistency)) {
+    return storeError(StoreError::kInvalidQuery, "Invalid consistency for conditional update: " +
+                                                     std::string(consistencyName(ctx.serial_consistency)) +
+                                                     ", must be one of SERIAL or LOCAL_SERIAL");
+  }
+  if (isSerial(ctx.consistency)) return storeError(StoreError::kInvalidQuery, "SERIAL is not supported as the commit consistency");
+  if (w.rows.size() > 1) return storeError(StoreError::kInvalidQuery, "a conditional write may touch only one row");
+
+  std::shared_lock lock(m.mu);
+  auto ks = m.table_keyspace.find(t.id);
+  if (ks == m.table_keyspace.end()) return storeError(StoreError::kInvalidQuery, "Table " + t.qualifiedName() + " does not exist");
+  SANDBANK_ASSIGN_OR_RETURN(int coord, m.pickCoordinator(ctx, StoreError::kWriteTimeout));
+  NodeRuntime& cn = *m.nodes[coord];
+  std::string key_bytes = serializePartitionKey(t.partition_key_types, w.key);
+  const int64_t token = murmur3Token(key_bytes);
+  const std::vector<int>& replicas = m.replicasOf(*ks->second, token);
+
+  std::lock_guard paxos(m.paxos[(std::hash<std::string>{}(key_bytes) ^ t.id) % m.paxos.size()]);
+  const int64_t now = m.nowUs();
+  const bool local = ctx.serial_consistency == ConsistencyLevel::kLocalSerial;
+  std::vector<int> participants;
+  for (int r : replicas) {
+    if (!local || m.nodes[r]->dc == cn.dc) participants.push_back(r);
+  }
+  const int quorum = static_cast<int>(participants.size()) / 2 + 1;
+  std::vector<int> alive, responders;
+  for (int r : participants) {
+    if (m.nodes[r]->down.load()) continue;
+    alive.push_back(r);
+    int64_t l = m.responseLatencyNs(*m.nodes[r]);
+    if (l != kNever && l <= m.options.write_timeout.count()) responders.push_back(r);
+  }
+  const std::string serial_name(consistencyName(ctx.serial_consistency));
+  if (static_cast<int>(alive.size()) < quorum) {
+    return storeError(StoreError::kUnavailable, "Cannot achieve consistency level " + serial_name + " (required " +
+                                                    std::to_string(quorum) + ", alive " + std::to_string(alive.size()) + ")");
+  }
+  if (static_cast<int>(responders.size()) < quorum) {
+    return storeError(StoreError::kWriteTimeout, "Operation timed out - received only " + std::to_string(responders.size()) +
+                                                     " responses from " + std::to_string(quorum) +
+                                                     " required (CL=" + serial_name + ", write_type=CAS)");
+  }
+
+  // Paxos prepare + read: learn the current state from a quorum and repair it.
+  ClusteringBound row_bound;
+  SliceBounds bounds;
+  if (!w.rows.empty() && !t.clustering.empty()) {
+    row_bound.prefix = w.rows[0].clustering;
+    bounds.start = &row_bound;
+    bounds.end = &row_bound;
+  }
+  std::vector<PartitionUpdate> slices;
+  for (int r : responders) {
+    slices.push_back(m.nodes[r]->store.read(w.table, key_bytes, w.key, token, bounds));
+    m.nodes[r]->reads.fetch_add(1, std::memory_order_relaxed);
+    m.emit(flow::FlowKind::kReplicaRead, cn.name, m.nodes[r]->name, "PAXOS_PREPARE", t, w.key, "OK",
+           "CL=" + serial_name, &ctx, now, m.responseLatencyNs(*m.nodes[r]) / 1000);
+  }
+  PartitionUpdate current = m.mergeAll(t, slices);
+  uint64_t dm = digestOf(t, current);
+  for (size_t i = 0; i < slices.size(); ++i) {
+    if (digestOf(t, slices[i]) == dm) continue;
+    NodeRuntime& r = *m.nodes[responders[i]];
+    r.store.apply(w.table, current, now);
+    r.repairs.fetch_add(1, std::memory_order_relaxed);
+    m.emit(flow::FlowKind::kRepair, cn.name, r.name, "PAXOS_REPAIR", t, w.key, "OK", "", &ctx, now, 0);
+  }
+  auto rows = Impl::liveRows(t, current, now, 1, false);
+  CasOutcome out;
+  if (!rows.empty()) out.current = rows[0];
+  const CasCondition& c = request.condition;
+  bool ok = true;
+  if (c.if_not_exists) ok = rows.empty();
+  if (c.if_exists) ok = ok && !rows.empty();
+  for (const auto& [col, expected] : c.equals) {
+    const Value actual = rows.empty() ? Value::null() : rows[0][col];
+    if (compareValues(t.columns[col].type, actual, expected) != 0) ok = false;
+  }
+  if (!ok) {
+    m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "CAS", t, w.key,
+           "OK", "not applied", &ctx, now, 0);
+    return out;
+  }
+
+  // Propose + commit with a ballot timestamp above anything the partition has seen.
+  int64_t ts = std::max(m.clientTimestamp(ctx.client_id), Impl::maxTimestamp(current) + 1);
+  PartitionUpdate u = m.buildUpdate(w, ts, now);
+  std::vector<int64_t> lat(replicas.size(), kNever);
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    NodeRuntime& r = *m.nodes[replicas[i]];
+    if (r.down.load()) {
+      if (m.options.hinted_handoff && m.withinHintWindow(r, now)) m.storeHint(cn, r, w.table, u, now, &ctx, "replica down");
+      continue;
+    }
+    int64_t l = m.responseLatencyNs(r);
+    if (l == kNever) {
+      if (m.options.hinted_handoff) m.storeHint(cn, r, w.table, u, now, &ctx, "commit timed out");
+      continue;
+    }
+    r.store.apply(w.table, u, now);
+    r.writes.fetch_add(1, std::memory_order_relaxed);
+    lat[i] = l <= m.options.write_timeout.count() ? l : kNever;
+    m.emit(flow::FlowKind::kReplicaWrite, cn.name, r.name, "PAXOS_COMMIT", t, w.key, "OK", "", &ctx, now, l / 1000);
+  }
+  int required = 0;
+  if (m.satisfiedAt(ctx.consistency, replicas, lat, cn.dc, &required) == kNever &&
+      !(ctx.consistency == ConsistencyLevel::kAny)) {
+    return storeError(StoreError::kWriteTimeout, "Operation timed out - commit received fewer than " +
+                                                     std::to_string(required) + " responses (CL=" +
+                                                     std::string(consistencyName(ctx.consistency)) + ", write_type=CAS)");
+  }
+  out.applied = true;
+  m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "CAS", t, w.key,
+         "OK", "applied", &ctx, now, 0);
+  return out;
+}
+
+// ---------------------------------------------------------------- faults
+
+Status Cluster::nodeDown(NodeId id) {
+  std::shared_lock lock(impl_->mu);
+  NodeRuntime* n = impl_->node(id);
+  if (!n) return NotFound("no store node " + std::to_string(id.value()));
+  if (!n->down.exchange(true)) n->down_since_us.store(impl_->nowUs());
+  return OkStatus();
+}
+
+Status Cluster::nodeUp(NodeId id) {
+  std::shared_lock lock(impl_->mu);
+  NodeRuntime* n = impl_->node(id);
+  if (!n) return NotFound("no store node " + std::to_string(id.value()));
+  n->down.store(false);
+  impl_->replayHintsTo(*n);
+  return OkStatus();
+}
+
+Status Cluster::setSlow(NodeId id, Duration added) {
+  std::shared_lock lock(impl_->mu);
+  NodeRuntime* n = impl_->node(id);
+  if (!n) return NotFound("no store node " + std::to_string(id.value()));
+  n->slow_ns.store(std::max<int64_t>(0, added.count()));
+  return OkStatus();
+}
+
+Status Cluster::setIsolated(NodeId id, bool isolated) {
+  std::shared_lock lock(impl_->mu);
+  NodeRuntime* n = impl_->node(id);
+  if (!n) return NotFound("no store node " + std::to_string(id.value()));
+  n->isolated.store(isolated);
+  return OkStatus();
+}
+
+void Cluster::setClientSkew(const std::string& client_id, Duration skew) {
+  auto& s = impl_->client_clocks[std::hash<std::string>{}(client_id) % Impl::kClockStripes];
+  std::lock_guard lock(s.mu);
+  s.clocks[client_id].skew_us = std::chrono::duration_cast<std::chrono::microseconds>(skew).count();
+}
+
+Result<NodeId> Cluster::addNode(const std::string& datacenter, bool stream) {
+  std::unique_lock lock(impl_->mu);
+  impl_->addNodeLocked(datacenter);
+  NodeRuntime& fresh = *impl_->nodes.back();
+  if (stream) {
+    const int index = static_cast<int>(impl_->nodes.size()) - 1;
+    int64_t now = impl_->nowUs();
+    for (auto& [qn, t] : impl_->tables) {
+      KeyspaceRuntime* ks = impl_->table_keyspace[t->id];
+      for (int i = 0; i < index; ++i) {
+        impl_->nodes[i]->store.forEachPartition(t->id, [&](const PartitionUpdate& u) {
+          const auto& reps = impl_->replicasOf(*ks, u.token);
+          if (std::find(reps.begin(), reps.end(), index) != reps.end()) fresh.store.apply(t, u, now);
+        });
+      }
+    }
+  }
+  return fresh.id;
+}
+
+Result<int64_t> Cluster::repair(const std::string& keyspace) {
+  Impl& m = *impl_;
+  std::shared_lock lock(m.mu);
+  if (!keyspace.empty() && !m.keyspaces.count(keyspace)) {
+    return storeError(StoreError::kInvalidQuery, "Keyspace " + keyspace + " does not exist");
+  }
+  int64_t fixed = 0;
+  const int64_t now = m.nowUs();
+  for (auto& [qn, t] : m.tables) {
+    if (!keyspace.empty() && t->keyspace != keyspace) continue;
+    KeyspaceRuntime* ks = m.table_keyspace[t->id];
+    // Every partition any node holds, by key bytes.
+    std::map<std::string, PartitionUpdate> keys;
+    for (auto& n : m.nodes) {
+      if (n->down.load() || n->isolated.load()) continue;
+      n->store.forEachPartition(t->id, [&](const PartitionUpdate& u) {
+        keys.try_emplace(u.key_bytes, PartitionUpdate{t->id, u.key, u.key_bytes, u.token, {}, {}});
+      });
+    }
+    for (auto& [kb, id] : keys) {
+      std::vector<int> reps;
+      for (int r : m.replicasOf(*ks, id.token)) {
+        if (!m.nodes[r]->down.load() && !m.nodes[r]->isolated.load()) reps.push_back(r);
+      }
+      if (reps.size() < 2) continue;
+      std::vector<PartitionUpdate> views;
+      for (int r : reps) views.push_back(m.nodes[r]->store.read(t, kb, id.key, id.token, SliceBounds{}));
+      PartitionUpdate merged = m.mergeAll(*t, views);
+      uint64_t dm = digestOf(*t, merged);
+      bool any = false;
+      for (size_t i = 0; i < reps.size(); ++i) {
+        if (digestOf(*t, views[i]) == dm) continue;
+        NodeRuntime& r = *m.nodes[reps[i]];
+        r.store.apply(t, merged, now);
+        r.repairs.fetch_add(1, std::memory_order_relaxed);
+        m.emit(flow::FlowKind::kRepair, "repair", r.name, "REPAIR", *t, id.key, "OK", "anti-entropy", nullptr, now, 0);
+        any = true;
+      }
+      fixed += any;
+    }
+  }
+  return fixed;
+}
+
+int64_t Cluster::deliverHints() {
+  std::shared_lock lock(impl_->mu);
+  int64_t n = 0;
+  for (auto& node : impl_->nodes) n += impl_->replayHintsTo(*node);
+  return n;
+}
+
+int64_t Cluster::compact() {
+  std::shared_lock lock(impl_->mu);
+  int64_t now = impl_->nowUs();
+  int64_t purged = 0;
+  for (auto& n : impl_->nodes) purged += n->store.compact(now);
+  return purged;
+}
+
+// ---------------------------------------------------------------- inspection
+
+std::vector<NodeInfo> Cluster::nodes() const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<NodeInfo> out;
+  for (auto& n : impl_->nodes) {
+    NodeInfo i;
+    i.id = n->id;
+    i.name = n->name;
+    i.datacenter = n->dc;
+    i.state = n->down.load() ? NodeState::kDown : NodeState::kUp;
+    i.isolated = n->isolated.load();
+    i.added_latency = Duration(n->slow_ns.load());
+    i.tokens = n->tokens;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+std::vector<NodeStats> Cluster::nodeStats() const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<NodeStats> out;
+  for (auto& n : impl_->nodes) {
+    NodeStats s;
+    s.id = n->id;
+    s.writes = n->writes.load();
+    s.reads = n->reads.load();
+    {
+      std::lock_guard hl(n->hints_mu);
+      s.hints_stored = static_cast<int64_t>(n->hints.size());
+    }
+    s.hints_replayed = n->hints_replayed.load();
+    s.repairs = n->repairs.load();
+    s.commit_log_entries = n->store.commitLogEntries();
+    s.partitions = n->store.partitionCount();
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<HintInfo> Cluster::pendingHints() const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<HintInfo> out;
+  for (auto& n : impl_->nodes) {
+    std::lock_guard hl(n->hints_mu);
+    for (const Hint& h : n->hints) out.push_back(HintInfo{n->id, h.target, h.table->qualifiedName(), h.update.key, h.created_us});
+  }
+  return out;
+}
+
+Result<std::vector<ReplicaView>> Cluster::inspectPartition(const std::string& keyspace, const std::string& table,
+                                                           const std::vector<Value>& key) const {
+  std::shared_lock lock(impl_->mu);
+  auto it = impl_->tables.find(keyspace + "." + table);
+  if (it == impl_->tables.end()) return storeError(StoreError::kInvalidQuery, "Table " + keyspace + "." + table + " does not exist");
+  const auto& t = it->second;
+  if (key.size() != t->partition_key.size()) {
+    return storeError(StoreError::kInvalidQuery, "partition key of " + t->qualifiedName() + " has " +
+                                                     std::to_string(t->partition_key.size()) + " components");
+  }
+  std::vector<Value> coerced;
+  for (size_t i = 0; i < key.size(); ++i) {
+    const ColumnDef& c = t->columns[t->partition_key[i]];
+    SANDBANK_ASSIGN_OR_RETURN(Value v, coerceValue(key[i], c.type, c.name));
+    coerced.push_back(std::move(v));
+  }
+  std::string kb = serializePartitionKey(t->partition_key_types, coerced);
+  int64_t token = murmur3Token(kb);
+  std::vector<ReplicaView> out;
+  for (int r : impl_->replicasOf(*impl_->table_keyspace.at(t->id), token)) {
+    NodeRuntime& n = *impl_->nodes[r];
+    out.push_back(ReplicaView{n.id, !n.down.load(), n.store.read(t, kb, coerced, token, SliceBounds{})});
+  }
+  return out;
+}
+
+Result<std::vector<NodeId>> Cluster::replicasFor(const TableSchema& table, const std::vector<Value>& key) const {
+  std::shared_lock lock(impl_->mu);
+  auto ks = impl_->table_keyspace.find(table.id);
+  if (ks == impl_->table_keyspace.end()) return storeError(StoreError::kInvalidQuery, "Table " + table.qualifiedName() + " does not exist");
+  std::vector<NodeId> out;
+  for (int r : impl_->replicasOf(*ks->second, murmur3Token(serializePartitionKey(table.partition_key_types, key)))) {
+    out.push_back(impl_->nodes[r]->id);
+  }
+  return out;
+}
+
+std::vector<CommitLogEntry> Cluster::commitLog(NodeId node) const {
+  std::shared_lock lock(impl_->mu);
+  NodeRuntime* n = impl_->node(node);
+  return n ? n->store.commitLog() : std::vector<CommitLogEntry>{};
+}
+
+}  // namespace sandbank::store

@@ -1,0 +1,283 @@
+// ReplicaStore and the merge/slice/purge rules of a replica's memtable.
+// Thread-safety: see replica_store.h; shard state is touched only under its mutex.
+#include "replica_store.h"
+
+#include <algorithm>
+
+namespace sandbank::store {
+namespace {
+
+bool deletionBeats(const Deletion& a, const Deletion& b) {
+  if (!a.present()) return false;
+  if (!b.present()) return true;
+  if (a.ts != b.ts) return a.ts > b.ts;
+  return a.local_time_us > b.local_time_us;
+}
+
+bool markerBeats(const RowMarker& a, const RowMarker& b) {
+  if (!a.present()) return false;
+  if (!b.present()) return true;
+  if (a.ts != b.ts) return a.ts > b.ts;
+  auto exp = [](const RowMarker& m) { return m.expires_us == 0 ? INT64_MAX : m.expires_us; };
+  return exp(a) > exp(b);
+}
+
+bool rowEmpty(const StoredRow& r) {
+  if (r.marker.present() || r.deletion.present()) return false;
+  for (const Cell& c : r.cells) {
+    if (c.present()) return false;
+  }
+  return true;
+}
+
+// Removes from `r` whatever a deletion at `shadow_ts` covers.
+void shadow(StoredRow& r, int64_t shadow_ts) {
+  if (shadow_ts == kNoTimestamp) return;
+  if (r.marker.present() && r.marker.ts <= shadow_ts) r.marker = RowMarker{};
+  for (Cell& c : r.cells) {
+    if (c.present() && c.ts <= shadow_ts) c = Cell{};
+  }
+}
+
+// Compares the first bound.size() clustering values of a row with a bound prefix.
+int comparePrefix(const TableSchema& t, const std::vector<Value>& row, const std::vector<Value>& bound) {
+  size_t n = std::min(row.size(), bound.size());
+  for (size_t i = 0; i < n; ++i) {
+    const ColumnDef& col = t.columns[t.clustering[i]];
+    int c = compareValues(col.type, row[i], bound[i]);
+    if (c != 0) return col.order == ClusteringOrder::kDesc ? -c : c;
+  }
+  return 0;
+}
+
+bool afterStart(const TableSchema& t, const std::vector<Value>& row, const ClusteringBound* b) {
+  if (b == nullptr) return true;
+  int c = comparePrefix(t, row, b->prefix);
+  return b->inclusive ? c >= 0 : c > 0;
+}
+
+bool beforeEnd(const TableSchema& t, const std::vector<Value>& row, const ClusteringBound* b) {
+  if (b == nullptr) return true;
+  int c = comparePrefix(t, row, b->prefix);
+  return b->inclusive ? c <= 0 : c < 0;
+}
+
+size_t approxBytes(const PartitionUpdate& u) {
+  size_t n = u.key_bytes.size() + 16;
+  for (const RowData& r : u.rows) {
+    n += 24;
+    for (const Cell& c : r.cells) n += c.present() ? 24 + c.value.s.size() : 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+void mergeInto(const TableSchema& t, StoredPartition& p, const PartitionUpdate& u) {
+  if (deletionBeats(u.deletion, p.deletion)) {
+    p.deletion = u.deletion;
+    for (auto it = p.rows.begin(); it != p.rows.end();) {
+      shadow(it->second, p.deletion.ts);
+      if (it->second.deletion.ts <= p.deletion.ts) it->second.deletion = Deletion{};
+      it = rowEmpty(it->second) ? p.rows.erase(it) : std::next(it);
+    }
+  }
+  const size_t ncells = t.regular.size();
+  for (const RowData& ur : u.rows) {
+    auto [it, inserted] = p.rows.try_emplace(ur.clustering);
+    StoredRow& r = it->second;
+    if (inserted) r.cells.resize(ncells);
+    if (deletionBeats(ur.deletion, r.deletion)) r.deletion = ur.deletion;
+    int64_t shadow_ts = std::max(p.deletion.ts, r.deletion.ts);
+    if (markerBeats(ur.marker, r.marker) && ur.marker.ts > shadow_ts) r.marker = ur.marker;
+    for (size_t i = 0; i < ur.cells.size() && i < ncells; ++i) {
+      const Cell& in = ur.cells[i];
+      if (!in.present() || in.ts <= shadow_ts) continue;
+      if (cellWins(in, r.cells[i], t.columns[t.regular[i]].type)) r.cells[i] = in;
+    }
+    shadow(r, shadow_ts);
+    // A row deletion that a partition deletion covers is redundant.
+    if (r.deletion.present() && p.deletion.present() && r.deletion.ts <= p.deletion.ts) r.deletion = Deletion{};
+    if (rowEmpty(r)) p.rows.erase(it);
+  }
+}
+
+PartitionUpdate sliceOf(const TableSchema& t, const StoredPartition& p, const std::string& key_bytes,
+                        const SliceBounds& bounds) {
+  PartitionUpdate out;
+  out.table_id = t.id;
+  out.key = p.key;
+  out.key_bytes = key_bytes;
+  out.token = p.token;
+  out.deletion = p.deletion;
+  auto it = bounds.start ? p.rows.lower_bound(bounds.start->prefix) : p.rows.begin();
+  for (; it != p.rows.end(); ++it) {
+    if (!afterStart(t, it->first, bounds.start)) continue;
+    if (!beforeEnd(t, it->first, bounds.end)) break;
+    RowData rd;
+    rd.clustering = it->first;
+    rd.marker = it->second.marker;
+    rd.deletion = it->second.deletion;
+    rd.cells = it->second.cells;
+    out.rows.push_back(std::move(rd));
+  }
+  return out;
+}
+
+bool isEmpty(const StoredPartition& p) { return !p.deletion.present() && p.rows.empty(); }
+
+int64_t purge(const TableSchema& t, StoredPartition& p, int64_t now_us) {
+  const int64_t grace_us = t.gc_grace_seconds * 1'000'000;
+  int64_t purged = 0;
+  if (p.deletion.present() && p.deletion.local_time_us + grace_us <= now_us) {
+    p.deletion = Deletion{};
+    ++purged;
+  }
+  for (auto it = p.rows.begin(); it != p.rows.end();) {
+    StoredRow& r = it->second;
+    if (r.deletion.present() && r.deletion.local_time_us + grace_us <= now_us) {
+      r.deletion = Deletion{};
+      ++purged;
+    }
+    if (r.marker.present() && r.marker.expires_us != 0 && r.marker.expires_us + grace_us <= now_us) {
+      r.marker = RowMarker{};
+      ++purged;
+    }
+    for (Cell& c : r.cells) {
+      if (!c.present()) continue;
+      bool dead = c.tombstone || c.ttl_seconds != 0;
+      if (dead && c.local_time_us + grace_us <= now_us) {
+        c = Cell{};
+        ++purged;
+      }
+    }
+    it = rowEmpty(r) ? p.rows.erase(it) : std::next(it);
+  }
+  return purged;
+}
+
+ReplicaStore::TableStore* ReplicaStore::find(uint32_t table_id) {
+  std::shared_lock lock(tables_mu_);
+  auto it = tables_.find(table_id);
+  return it == tables_.end() ? nullptr : it->second.get();
+}
+
+ReplicaStore::TableStore* ReplicaStore::findOrCreate(const std::shared_ptr<const TableSchema>& t) {
+  if (TableStore* ts = find(t->id)) return ts;
+  std::unique_lock lock(tables_mu_);
+  auto& slot = tables_[t->id];
+  if (!slot) {
+    slot = std::make_unique<TableStore>();
+    slot->schema = t;
+  }
+  return slot.get();
+}
+
+void ReplicaStore::apply(const std::shared_ptr<const TableSchema>& t, const PartitionUpdate& u, int64_t now_us) {
+  TableStore* ts = findOrCreate(t);
+  Shard& shard = ts->shards[shardOf(u.token)];
+  int64_t pos = log_position_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(shard.mu);
+  if (retained_ > 0) {
+    if (shard.log.size() >= retained_) shard.log.pop_front();
+    shard.log.push_back(CommitLogEntry{pos, now_us, t->id, u.token, approxBytes(u)});
+  }
+  auto it = shard.partitions.find(u.key_bytes);
+  if (it == shard.partitions.end()) {
+    it = shard.partitions.emplace(u.key_bytes, StoredPartition(ts->schema.get())).first;
+    it->second.key = u.key;
+    it->second.token = u.token;
+  }
+  mergeInto(*ts->schema, it->second, u);
+  if (isEmpty(it->second)) shard.partitions.erase(it);
+}
+
+PartitionUpdate ReplicaStore::read(const std::shared_ptr<const TableSchema>& t, const std::string& key_bytes,
+                                   const std::vector<Value>& key, int64_t token, const SliceBounds& bounds) {
+  TableStore* ts = find(t->id);
+  if (ts != nullptr) {
+    Shard& shard = ts->shards[shardOf(token)];
+    std::lock_guard lock(shard.mu);
+    auto it = shard.partitions.find(key_bytes);
+    if (it != shard.partitions.end()) return sliceOf(*t, it->second, key_bytes, bounds);
+  }
+  PartitionUpdate empty;
+  empty.table_id = t->id;
+  empty.key = key;
+  empty.key_bytes = key_bytes;
+  empty.token = token;
+  return empty;
+}
+
+void ReplicaStore::truncate(uint32_t table_id) {
+  TableStore* ts = find(table_id);
+  if (ts == nullptr) return;
+  for (Shard& s : ts->shards) {
+    std::lock_guard lock(s.mu);
+    s.partitions.clear();
+  }
+}
+
+int64_t ReplicaStore::compact(int64_t now_us) {
+  std::vector<TableStore*> all;
+  {
+    std::shared_lock lock(tables_mu_);
+    for (auto& [id, ts] : tables_) all.push_back(ts.get());
+  }
+  int64_t purged = 0;
+  for (TableStore* ts : all) {
+    for (Shard& s : ts->shards) {
+      std::lock_guard lock(s.mu);
+      for (auto it = s.partitions.begin(); it != s.partitions.end();) {
+        purged += purge(*ts->schema, it->second, now_us);
+        it = isEmpty(it->second) ? s.partitions.erase(it) : std::next(it);
+      }
+    }
+  }
+  return purged;
+}
+
+void ReplicaStore::forEachPartition(uint32_t table_id, const std::function<void(const PartitionUpdate&)>& fn) {
+  TableStore* ts = find(table_id);
+  if (ts == nullptr) return;
+  for (Shard& s : ts->shards) {
+    std::vector<PartitionUpdate> copies;
+    {
+      std::lock_guard lock(s.mu);
+      for (const auto& [kb, p] : s.partitions) copies.push_back(sliceOf(*ts->schema, p, kb, SliceBounds{}));
+    }
+    for (const PartitionUpdate& u : copies) fn(u);
+  }
+}
+
+std::shared_ptr<const TableSchema> ReplicaStore::schemaOf(uint32_t table_id) {
+  TableStore* ts = find(table_id);
+  return ts ? ts->schema : nullptr;
+}
+
+int64_t ReplicaStore::partitionCount() {
+  std::shared_lock lock(tables_mu_);
+  int64_t n = 0;
+  for (auto& [id, ts] : tables_) {
+    for (Shard& s : ts->shards) {
+      std::lock_guard l(s.mu);
+      n += static_cast<int64_t>(s.partitions.size());
+    }
+  }
+  return n;
+}
+
+std::vector<CommitLogEntry> ReplicaStore::commitLog() {
+  std::vector<CommitLogEntry> out;
+  std::shared_lock lock(tables_mu_);
+  for (auto& [id, ts] : tables_) {
+    for (Shard& s : ts->shards) {
+      std::lock_guard l(s.mu);
+      out.insert(out.end(), s.log.begin(), s.log.end());
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const CommitLogEntry& a, const CommitLogEntry& b) { return a.position < b.position; });
+  return out;
+}
+
+}  // namespace sandbank::store

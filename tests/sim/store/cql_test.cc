@@ -1,0 +1,153 @@
+// The CQL front end: syntax errors with line:column and what was expected, type errors
+// naming the column and its type, schema checks, prepared statements and bind markers.
+#include "sandbank/store/cql.h"
+#include "store_fixture.h"
+
+namespace sandbank::store::testing {
+namespace {
+
+using CL = ConsistencyLevel;
+
+class CqlTest : public StoreFixture {
+ protected:
+  void SetUp() override {
+    start();
+    ASSERT_TRUE(run("CREATE TABLE accounts (id uuid, day int, amount decimal, note text, open boolean, "
+                    "at timestamp, raw blob, PRIMARY KEY (id, day))")
+                    .ok());
+  }
+};
+
+TEST(CqlParser, SyntaxErrorGivesLineColumnAndWhatWasExpected) {
+  auto r = cql::parseCql("SELECT * FROM t\nWHERE k = 1 AND\n  = 3");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(storeErrorOf(r.status()), StoreError::kSyntaxError);
+  EXPECT_NE(r.status().message().find("line 3:3"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("expected a column name"), std::string::npos) << r.status().message();
+
+  auto missing_paren = cql::parseCql("INSERT INTO t (a, b VALUES (1, 2)");
+  ASSERT_FALSE(missing_paren.ok());
+  EXPECT_NE(missing_paren.status().message().find("line 1:21 expected ')', found 'VALUES'"), std::string::npos)
+      << missing_paren.status().message();
+
+  auto unterminated = cql::parseCql("INSERT INTO t (a) VALUES ('oops)");
+  ASSERT_FALSE(unterminated.ok());
+  EXPECT_NE(unterminated.status().message().find("line 1:27 unterminated string"), std::string::npos)
+      << unterminated.status().message();
+
+  auto garbage = cql::parseCql("SELEKT * FROM t");
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.status().message().find("line 1:1 expected a statement"), std::string::npos);
+}
+
+TEST(CqlParser, ParsesTheSupportedStatements) {
+  const char* ok[] = {
+      "CREATE KEYSPACE IF NOT EXISTS bank WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+      "CREATE TABLE IF NOT EXISTS bank.e (a text, b int, c timeuuid, v blob, PRIMARY KEY ((a, b), c)) "
+      "WITH CLUSTERING ORDER BY (c DESC) AND gc_grace_seconds = 10",
+      "INSERT INTO e (a, b) VALUES (?, ?) IF NOT EXISTS USING TTL 10",
+      "UPDATE e USING TIMESTAMP 5 AND TTL 3 SET v = 0xCAFE WHERE a = 'x' AND b = -1 IF v = null",
+      "DELETE v FROM e WHERE a = ? AND b = ? AND c = 6ba7b810-9dad-11d1-80b4-00c04fd430c8 IF EXISTS",
+      "SELECT a, v FROM bank.e WHERE a = ? AND b = 1 AND c >= ? ORDER BY c ASC LIMIT ?;",
+      "BEGIN UNLOGGED BATCH USING TIMESTAMP 1 INSERT INTO e (a) VALUES ('x'); DELETE FROM e WHERE a = 'y' APPLY BATCH",
+      "TRUNCATE TABLE e",
+      "USE bank",
+      "DROP TABLE IF EXISTS e",
+  };
+  for (const char* text : ok) {
+    auto r = cql::parseCql(text);
+    EXPECT_TRUE(r.ok()) << text << " -> " << r.status().toString();
+  }
+  auto binds = cql::parseCql("SELECT * FROM e WHERE a = ? AND b = ? LIMIT ?");
+  ASSERT_TRUE(binds.ok());
+  EXPECT_EQ(binds->bind_count, 3);
+}
+
+TEST_F(CqlTest, TypeErrorsNameTheColumnAndItsType) {
+  auto r = run("INSERT INTO accounts (id, day, amount) VALUES (6ba7b810-9dad-11d1-80b4-00c04fd430c8, 'monday', 1.5)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(storeErrorOf(r.status()), StoreError::kInvalidQuery);
+  EXPECT_NE(r.status().message().find("column day of type int"), std::string::npos) << r.status().message();
+
+  auto uuid = run("INSERT INTO accounts (id, day) VALUES ('not-a-uuid', 1)");
+  EXPECT_NE(uuid.status().message().find("column id of type uuid"), std::string::npos) << uuid.status().message();
+
+  auto bound = run("SELECT * FROM accounts WHERE id = ? AND day = ?",
+                   {Value::text("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), Value::text("x")});
+  EXPECT_NE(bound.status().message().find("column day of type int"), std::string::npos) << bound.status().message();
+
+  auto dec = run("UPDATE accounts SET amount = 'ten' WHERE id = 6ba7b810-9dad-11d1-80b4-00c04fd430c8 AND day = 1");
+  EXPECT_NE(dec.status().message().find("column amount of type decimal"), std::string::npos) << dec.status().message();
+}
+
+TEST_F(CqlTest, SchemaErrorsUseCassandraNames) {
+  EXPECT_EQ(storeErrorOf(run("SELECT * FROM nope WHERE id = 1").status()), StoreError::kInvalidQuery);
+  auto unknown = run("SELECT nope FROM accounts WHERE id = 6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+  EXPECT_NE(unknown.status().message().find("Undefined column name nope"), std::string::npos);
+  auto no_pk = run("SELECT * FROM accounts WHERE day = 1");
+  EXPECT_NE(no_pk.status().message().find("partition key parts are missing: id"), std::string::npos)
+      << no_pk.status().message();
+  auto no_ck = run("INSERT INTO accounts (id, note) VALUES (6ba7b810-9dad-11d1-80b4-00c04fd430c8, 'x')");
+  EXPECT_NE(no_ck.status().message().find("clustering keys are missing: day"), std::string::npos);
+  auto twice = run("CREATE TABLE accounts (id int PRIMARY KEY)");
+  EXPECT_EQ(storeErrorOf(twice.status()), StoreError::kAlreadyExists);
+  EXPECT_EQ(twice.status().code(), StatusCode::kAlreadyExists);
+  auto marks = run("SELECT * FROM accounts WHERE id = ?");
+  EXPECT_NE(marks.status().message().find("1 markers(?) in CQL but 0 bound variables"), std::string::npos);
+  auto bad_type = run("CREATE TABLE t2 (id int PRIMARY KEY, v varint)");
+  EXPECT_NE(bad_type.status().message().find("Unknown type varint for column v"), std::string::npos);
+}
+
+TEST_F(CqlTest, PreparedStatementsKnowTheirBindTypesAndRoundTripEveryType) {
+  auto ins = session_->prepare(
+      "INSERT INTO accounts (id, day, amount, note, open, at, raw) VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?", "ks");
+  ASSERT_TRUE(ins.ok()) << ins.status().toString();
+  ASSERT_EQ((*ins)->binds().size(), 8u);
+  EXPECT_EQ((*ins)->binds()[0].name, "id");
+  EXPECT_EQ((*ins)->binds()[0].type, ColumnType::kUuid);
+  EXPECT_EQ((*ins)->binds()[2].type, ColumnType::kDecimal);
+  EXPECT_EQ((*ins)->binds()[7].name, "[ttl]");
+  QueryOptions o;
+  o.keyspace = "ks";
+  o.ctx.consistency = CL::kQuorum;
+  const std::string id = "6BA7B810-9DAD-11D1-80B4-00C04FD430C8";
+  auto w = session_->execute(**ins,
+                             {Value::text(id), Value::integer(3), Value::decimal("12.50"), Value::text("it's"),
+                              Value::boolean(true), Value::integer(1700000000000), Value::bytes(std::string("\x00\xff", 2)),
+                              Value::integer(0)},
+                             o);
+  ASSERT_TRUE(w.ok()) << w.status().toString();
+  auto r = rows("SELECT amount, note, open, at, raw, id FROM accounts WHERE id = ? AND day = 3", {Value::text(id)},
+                CL::kQuorum);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0][0], Value::decimal("12.50"));
+  EXPECT_EQ(r[0][1], Value::text("it's"));
+  EXPECT_EQ(r[0][2], Value::boolean(true));
+  EXPECT_EQ(r[0][3], Value::integer(1700000000000));
+  EXPECT_EQ(r[0][4], Value::bytes(std::string("\x00\xff", 2)));
+  EXPECT_EQ(r[0][5], Value::text("6ba7b810-9dad-11d1-80b4-00c04fd430c8"));  // canonical form
+}
+
+TEST_F(CqlTest, DeletingColumnsLeavesTheRowAndDeletingTheRowRemovesIt) {
+  const std::string id = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+  ASSERT_TRUE(run("INSERT INTO accounts (id, day, note, open) VALUES (" + id + ", 1, 'n', true)", {}, CL::kAll).ok());
+  ASSERT_TRUE(run("DELETE note FROM accounts WHERE id = " + id + " AND day = 1", {}, CL::kAll).ok());
+  auto r = rows("SELECT note, open FROM accounts WHERE id = " + id + " AND day = 1", {}, CL::kAll);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r[0][0].isNull());
+  EXPECT_EQ(r[0][1], Value::boolean(true));
+  ASSERT_TRUE(run("DELETE FROM accounts WHERE id = " + id + " AND day = 1", {}, CL::kAll).ok());
+  EXPECT_TRUE(rows("SELECT * FROM accounts WHERE id = " + id, {}, CL::kAll).empty());
+}
+
+TEST_F(CqlTest, UpdateWithoutInsertRowDisappearsWhenItsCellsAreNull) {
+  ASSERT_TRUE(run("CREATE TABLE kv (k int PRIMARY KEY, v text)").ok());
+  ASSERT_TRUE(run("UPDATE kv SET v = 'x' WHERE k = 1", {}, CL::kAll).ok());
+  ASSERT_TRUE(run("INSERT INTO kv (k) VALUES (2)", {}, CL::kAll).ok());
+  ASSERT_TRUE(run("UPDATE kv SET v = null WHERE k = 1", {}, CL::kAll).ok());
+  EXPECT_TRUE(rows("SELECT * FROM kv WHERE k = 1", {}, CL::kAll).empty());
+  EXPECT_EQ(rows("SELECT * FROM kv WHERE k = 2", {}, CL::kAll).size(), 1u);  // the row marker keeps it
+}
+
+}  // namespace
+}  // namespace sandbank::store::testing
