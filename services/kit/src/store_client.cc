@@ -1,0 +1,187 @@
+// StoreClient over the generated sandbank.store.Store stub. Reconnect backoff is kept
+// short so a service notices a restarted simulator within ~100 ms.
+// Thread-safety: the stub and channel are thread-safe; nothing else is mutable.
+#include "sandbank/kit/store_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "sandbank/store.grpc.pb.h"
+
+namespace sandbank::kit {
+namespace {
+
+namespace pb = ::sandbank::store;
+
+bool consistencyFromName(const std::string& name, pb::Consistency* out) {
+  static const std::pair<const char*, pb::Consistency> kNames[] = {
+      {"", pb::CL_UNSET},        {"ANY", pb::CL_ANY},
+      {"ONE", pb::CL_ONE},       {"TWO", pb::CL_TWO},
+      {"THREE", pb::CL_THREE},   {"QUORUM", pb::CL_QUORUM},
+      {"LOCAL_QUORUM", pb::CL_LOCAL_QUORUM}, {"EACH_QUORUM", pb::CL_EACH_QUORUM},
+      {"ALL", pb::CL_ALL},       {"LOCAL_ONE", pb::CL_LOCAL_ONE},
+      {"SERIAL", pb::CL_SERIAL}, {"LOCAL_SERIAL", pb::CL_LOCAL_SERIAL},
+  };
+  std::string upper = name;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const auto& [n, v] : kNames) {
+    if (upper == n) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+void toProto(const StoreValue& v, pb::TypedValue* out) {
+  switch (v.kind) {
+    case StoreValue::Kind::kNull: break;
+    case StoreValue::Kind::kText: out->set_text(v.s); break;
+    case StoreValue::Kind::kInt: out->set_int_(v.i); break;
+    case StoreValue::Kind::kBool: out->set_boolean(v.i != 0); break;
+    case StoreValue::Kind::kBlob: out->set_blob(v.s); break;
+    case StoreValue::Kind::kUuid: out->set_uuid(v.s); break;
+    case StoreValue::Kind::kDecimal: out->set_decimal(v.s); break;
+    case StoreValue::Kind::kTimestampMs: out->set_timestamp_ms(v.i); break;
+  }
+}
+
+StoreValue fromProto(const pb::TypedValue& v) {
+  switch (v.value_case()) {
+    case pb::TypedValue::kText: return StoreValue::text(v.text());
+    case pb::TypedValue::kInt: return StoreValue::integer(v.int_());
+    case pb::TypedValue::kBoolean: return StoreValue::boolean(v.boolean());
+    case pb::TypedValue::kBlob: return StoreValue::blob(v.blob());
+    case pb::TypedValue::kUuid: return StoreValue::uuid(v.uuid());
+    case pb::TypedValue::kDecimal: return StoreValue::decimal(v.decimal());
+    case pb::TypedValue::kTimestampMs: return StoreValue::timestampMs(v.timestamp_ms());
+    case pb::TypedValue::VALUE_NOT_SET: break;
+  }
+  return StoreValue::null();
+}
+
+Status fromGrpc(const grpc::Status& s, const std::string& address) {
+  if (s.ok()) return OkStatus();
+  std::string msg = s.error_message();
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE && msg.rfind("Unavailable:", 0) != 0) {
+    msg = "store at " + address + " unreachable: " + msg;  // transport failure, not a Cassandra Unavailable
+  }
+  return Status(static_cast<StatusCode>(s.error_code()), msg);
+}
+
+}  // namespace
+
+struct StoreClient::Channel {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::Store::Stub> stub;
+};
+
+int StoreRows::column(const std::string& name) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Result<std::unique_ptr<StoreClient>> StoreClient::connect(const std::string& address, std::string client_id) {
+  std::string target = address;
+  if (target.empty()) {
+    const char* env = std::getenv("SANDBANK_STORE");
+    if (env == nullptr || *env == '\0') {
+      return FailedPrecondition("no store address: set SANDBANK_STORE (host:port) or pass one to StoreClient::connect");
+    }
+    target = env;
+  }
+  if (client_id.empty()) {
+    const char* inst = std::getenv("SANDBANK_INSTANCE");
+    client_id = inst ? inst : "";
+  }
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  auto ch = std::make_unique<Channel>();
+  ch->channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  ch->stub = pb::Store::NewStub(ch->channel);
+  return std::unique_ptr<StoreClient>(new StoreClient(target, std::move(client_id), std::move(ch)));
+}
+
+StoreClient::StoreClient(std::string address, std::string client_id, std::unique_ptr<Channel> channel)
+    : address_(std::move(address)), client_id_(std::move(client_id)), channel_(std::move(channel)) {}
+
+StoreClient::~StoreClient() = default;
+
+Result<StoreStatement> StoreClient::prepare(const std::string& cql, const std::string& keyspace) {
+  pb::PrepareRequest req;
+  req.set_cql(cql);
+  req.set_keyspace(keyspace);
+  pb::PrepareResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Status s = channel_->stub->Prepare(&ctx, req, &resp);
+  if (!s.ok()) return fromGrpc(s, address_);
+  StoreStatement st;
+  st.id = resp.prepared_id();
+  st.cql = cql;
+  for (const auto& b : resp.binds()) {
+    st.bind_names.push_back(b.name());
+    st.bind_types.push_back(b.type());
+  }
+  return st;
+}
+
+Result<StoreRows> StoreClient::execute(const StoreStatement& statement, const std::vector<StoreValue>& values,
+                                       const StoreCall& call) {
+  if (!statement.bind_names.empty() && values.size() != statement.bind_names.size()) {
+    return InvalidArgument("statement '" + statement.cql + "' takes " + std::to_string(statement.bind_names.size()) +
+                           " values, got " + std::to_string(values.size()));
+  }
+  return run("", statement.id, values, call);
+}
+
+Result<StoreRows> StoreClient::execute(const std::string& cql, const std::vector<StoreValue>& values,
+                                       const StoreCall& call) {
+  return run(cql, "", values, call);
+}
+
+Result<StoreRows> StoreClient::run(const std::string& cql, const std::string& prepared_id,
+                                   const std::vector<StoreValue>& values, const StoreCall& call) {
+  pb::ExecuteRequest req;
+  if (prepared_id.empty()) req.set_cql(cql);
+  else req.set_prepared_id(prepared_id);
+  pb::Consistency cl, serial;
+  if (!consistencyFromName(call.consistency, &cl)) return InvalidArgument("unknown consistency level '" + call.consistency + "'");
+  if (!consistencyFromName(call.serial_consistency, &serial)) {
+    return InvalidArgument("unknown serial consistency level '" + call.serial_consistency + "'");
+  }
+  req.set_consistency(cl);
+  req.set_serial_consistency(serial);
+  req.set_keyspace(call.keyspace);
+  if (call.timestamp_us) req.set_timestamp_us(*call.timestamp_us);
+  req.set_client_id(client_id_);
+  req.set_coordinator(call.coordinator);
+  for (const StoreValue& v : values) toProto(v, req.add_values());
+  pb::ExecuteResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(call.timeout_ms));
+  grpc::Status s = channel_->stub->Execute(&ctx, req, &resp);
+  if (!s.ok()) return fromGrpc(s, address_);
+  StoreRows rows;
+  for (const auto& c : resp.columns()) {
+    rows.columns.push_back(c.name());
+    rows.column_types.push_back(c.type());
+  }
+  rows.rows.reserve(resp.rows_size());
+  for (const auto& r : resp.rows()) {
+    std::vector<StoreValue> row;
+    row.reserve(r.values_size());
+    for (const auto& v : r.values()) row.push_back(fromProto(v));
+    rows.rows.push_back(std::move(row));
+  }
+  if (resp.has_applied()) rows.applied = resp.applied();
+  return rows;
+}
+
+}  // namespace sandbank::kit
