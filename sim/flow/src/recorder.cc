@@ -7,6 +7,7 @@
 
 #include <array>
 #include <filesystem>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "recording_schema.h"
@@ -43,6 +44,9 @@ struct Recorder::Db {
   sqlite3* db = nullptr;
   sqlite::Stmt begin, commit, rollback;
   sqlite::Stmt insert_event, insert_payload, insert_process, insert_log, insert_scenario;
+  sqlite::Stmt insert_trace;
+  // Every trace id seen in this run -> its trace_no (about 100 bytes per trace).
+  std::unordered_map<std::string, int64_t> trace_nos;
   ~Db() {
     // Statements first, then the connection.
     begin = {};
@@ -53,6 +57,7 @@ struct Recorder::Db {
     insert_process = {};
     insert_log = {};
     insert_scenario = {};
+    insert_trace = {};
     sqlite3_close_v2(db);
   }
   Status step(sqlite::Stmt& s, const char* what) {
@@ -101,6 +106,8 @@ Result<std::shared_ptr<Recorder>> Recorder::create(const std::string& path, RunI
   SANDBANK_RETURN_IF_ERROR(db->insert_event.prepare(
       h, std::string("INSERT INTO events(") + schema::kEventColumns +
              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+  SANDBANK_RETURN_IF_ERROR(
+      db->insert_trace.prepare(h, "INSERT INTO traces(trace_no, trace_id) VALUES (?, ?)"));
   SANDBANK_RETURN_IF_ERROR(db->insert_payload.prepare(h, "INSERT INTO payloads(bytes) VALUES (?)"));
   SANDBANK_RETURN_IF_ERROR(db->insert_process.prepare(
       h, "INSERT INTO processes(time_sim_us, service, instance, pid, state, exit_code) "
@@ -172,6 +179,7 @@ void Recorder::writerLoop() {
         writer_waiting_ = false;
       }
       if (pending_events_.empty() && pending_other_.empty()) break;  // stopping, drained
+      peak_pending_ = std::max<uint64_t>(peak_pending_, pending_events_.size());
       events.swap(pending_events_);
       others.swap(pending_other_);
     }
@@ -205,6 +213,7 @@ Status Recorder::writeBatch(std::vector<std::shared_ptr<const FlowEvent>>& event
   while (first || i < events.size()) {
     SANDBANK_RETURN_IF_ERROR(d.step(d.begin, "begin"));
     Status s;
+    std::vector<const std::string*> new_traces;  // added to trace_nos in this transaction
     if (first) {
       for (auto& o : others) {
         if (auto* p = std::get_if<ProcessRecord>(&o)) {
@@ -254,7 +263,19 @@ Status Recorder::writeBatch(std::vector<std::shared_ptr<const FlowEvent>>& event
         payload_id = sqlite3_last_insert_rowid(d.db);
       }
       if (e.id) st.i64(1, static_cast<int64_t>(e.id)); else st.null(1);
-      st.text(2, e.trace_id);
+      if (e.trace_id.empty()) {
+        st.null(2);
+      } else {
+        auto [it, fresh] = d.trace_nos.try_emplace(e.trace_id, d.trace_nos.size() + 1);
+        if (fresh) {
+          new_traces.push_back(&it->first);
+          d.insert_trace.i64(1, it->second);
+          d.insert_trace.text(2, e.trace_id);
+          s = d.step(d.insert_trace, "write trace");
+          if (!s.ok()) break;
+        }
+        st.i64(2, it->second);
+      }
       st.text(3, e.span_id);
       st.text(4, e.parent_span_id);
       st.i64(5, e.start_sim_us);
@@ -279,11 +300,16 @@ Status Recorder::writeBatch(std::vector<std::shared_ptr<const FlowEvent>>& event
       st.text(24, e.detail);
       s = d.step(st, "write event");
     }
+    if (s.ok()) s = d.step(d.commit, "commit");
     if (!s.ok()) {
-      (void)d.step(d.rollback, "rollback");
+      if (!sqlite3_get_autocommit(d.db)) (void)d.step(d.rollback, "rollback");
+      // The rolled-back traces rows are gone: forget their numbers too.
+      for (const std::string* t : new_traces) {
+        std::string key = *t;
+        d.trace_nos.erase(key);
+      }
       return s.withContext("recording " + path_);
     }
-    SANDBANK_RETURN_IF_ERROR(d.step(d.commit, "commit"));
   }
   return OkStatus();
 }
@@ -324,6 +350,7 @@ Status Recorder::close() {
     st = db_->step(s, "write run end");
   }
   s = {};
+  if (st.ok()) st = sqlite::exec(db_->db, schema::kCreateIndexes);
   // Fold the WAL back into the main file so a closed recording is a single file.
   if (st.ok()) st = sqlite::exec(db_->db, "PRAGMA wal_checkpoint(TRUNCATE)");
   db_.reset();
@@ -339,7 +366,30 @@ RecorderStats Recorder::stats() const {
   s.dropped = dropped_;
   s.other_dropped = other_dropped_;
   s.batches = batches_;
+  s.peak_pending = peak_pending_;
   s.last_error = error_.ok() ? std::string() : error_.toString();
+  return s;
+}
+
+}  // namespace sandbank::flow
+
+namespace sandbank::flow {
+
+Status finalizeRecording(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return NotFound("no recording at " + path);
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    Status s = sqlite::error(db, "cannot open recording " + path);
+    sqlite3_close_v2(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  Status s = sqlite::exec(db, "SELECT schema_version FROM run");
+  if (!s.ok()) s = FailedPrecondition(path + " is not a sandbank recording");
+  if (s.ok()) s = sqlite::exec(db, schema::kCreateIndexes);
+  if (s.ok()) s = sqlite::exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  sqlite3_close_v2(db);
   return s;
 }
 

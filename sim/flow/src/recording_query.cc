@@ -99,20 +99,22 @@ Result<std::vector<FlowEvent>> RecordingFlowQuery::events(const FlowFilter& filt
                                                           size_t limit) {
   std::string sql = "SELECT ";
   {
-    // Qualify every column of kEventColumns ("id, trace_id, ...") with the alias.
+    // Qualify every column of kEventColumns ("id, trace_no, ...") with the alias, reading
+    // the trace id in place of trace_no.
     std::string_view cols = schema::kEventColumns;
     while (!cols.empty()) {
       size_t comma = cols.find(", ");
-      sql += "e.";
-      sql += cols.substr(0, comma);
+      std::string_view col = cols.substr(0, comma);
+      sql += col == "trace_no" ? std::string("t.trace_id") : "e." + std::string(col);
       sql += ", ";
       cols = comma == std::string_view::npos ? std::string_view() : cols.substr(comma + 2);
     }
   }
-  sql += "p.bytes FROM events e LEFT JOIN payloads p ON p.id = e.payload_id WHERE 1";
+  sql += "p.bytes FROM events e LEFT JOIN traces t ON t.trace_no = e.trace_no"
+         " LEFT JOIN payloads p ON p.id = e.payload_id WHERE 1";
   Binder b;
   if (!filter.trace_id.empty()) {
-    sql += " AND e.trace_id = ?";
+    sql += " AND e.trace_no IN (SELECT trace_no FROM traces WHERE trace_id = ?)";
     b.text(filter.trace_id);
   }
   if (filter.kinds != 0) {
@@ -171,14 +173,15 @@ Result<std::vector<FlowEvent>> RecordingFlowQuery::events(const FlowFilter& filt
 Result<std::vector<TraceSummary>> RecordingFlowQuery::traces(size_t limit) {
   // Newest first so LIMIT keeps the newest, reversed below.
   std::string sql =
-      "SELECT t.trace_id, t.first_id, t.last_id, t.start_us, t.end_us, t.n, t.errors, "
+      "SELECT tr.trace_id, t.first_id, t.last_id, t.start_us, t.end_us, t.n, t.errors, "
       "f.source, f.method FROM ("
-      " SELECT trace_id, MIN(id) AS first_id, MAX(id) AS last_id,"
+      " SELECT trace_no, MIN(id) AS first_id, MAX(id) AS last_id,"
       " MIN(start_sim_us) AS start_us, MAX(end_sim_us) AS end_us, COUNT(*) AS n,"
       " SUM(CASE WHEN status IS NOT 'OK' OR kind = " +
       std::to_string(static_cast<int>(FlowKind::kFault)) +
       " THEN 1 ELSE 0 END) AS errors"
-      " FROM events WHERE trace_id IS NOT NULL GROUP BY trace_id) t"
+      " FROM events WHERE trace_no IS NOT NULL GROUP BY trace_no) t"
+      " JOIN traces tr ON tr.trace_no = t.trace_no"
       " JOIN events f ON f.id = t.first_id ORDER BY t.first_id DESC";
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);
   sqlite::Stmt s;

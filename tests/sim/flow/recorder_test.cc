@@ -211,7 +211,46 @@ TEST(Recorder, UsesWalAndHasTheQueryIndexes) {
   EXPECT_EQ(scalar("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master "
                    "WHERE type = 'index' AND tbl_name = 'events' ORDER BY name)"),
             "events_by_destination,events_by_source,events_by_time,events_by_trace");
+  EXPECT_EQ(scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traces'"),
+            "traces_by_id");
   sqlite3_close(db);
+}
+
+TEST(Recorder, UnclosedRecordingAnswersQueriesAndFinalizeAddsItsIndexes) {
+  TempDir dir;
+  const std::string path = dir.file("run.sqlite");
+  auto rec = Recorder::create(path, sampleRun());
+  ASSERT_TRUE(rec.ok());
+  for (auto& e : testing::paymentTrace()) (*rec)->emit(e);
+  ASSERT_TRUE((*rec)->flush().ok());
+  auto indexCount = [&] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'", -1, &s,
+                       nullptr);
+    sqlite3_step(s);
+    int n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+  };
+  // As after a crash: written, never closed.
+  EXPECT_EQ(indexCount(), 0);
+  {
+    auto q = RecordingFlowQuery::open(path);
+    ASSERT_TRUE(q.ok());
+    auto events = (*q)->trace(testing::kPaymentTrace);
+    ASSERT_TRUE(events.ok()) << events.status().toString();
+    EXPECT_EQ(events->size(), 9u);
+    auto run = (*q)->runInfo();
+    ASSERT_TRUE(run.ok());
+    EXPECT_EQ(run->ended_real_us, 0);  // the run never ended cleanly
+  }
+  ASSERT_TRUE(finalizeRecording(path).ok());
+  EXPECT_EQ(indexCount(), 7);
+  ASSERT_TRUE((*rec)->close().ok());
+  EXPECT_EQ(finalizeRecording(dir.file("missing.sqlite")).code(), StatusCode::kNotFound);
 }
 
 TEST(RecordingFlowQuery, ExplainsFilesThatAreNotRecordings) {

@@ -5,6 +5,7 @@
 //
 // Schema (see recorder.cc for the exact DDL; kRecordingSchemaVersion names it):
 //   run        one row: start time, manifest, seed, version, end time, counters
+//   traces     trace number <-> trace id
 //   events     one row per FlowEvent; payload bytes live in `payloads`
 //   payloads   id, payload_type, bytes
 //   processes  lifecycle: service, instance, pid, state, exit code, time
@@ -88,6 +89,7 @@ struct RecorderStats {
   uint64_t dropped = 0;   // refused because the queue was full (or after close)
   uint64_t other_dropped = 0;  // process/log/scenario rows refused
   uint64_t batches = 0;   // transactions committed
+  uint64_t peak_pending = 0;  // most events ever waiting in the queue at once
   std::string last_error; // the last SQLite error, empty when none
 };
 
@@ -110,8 +112,9 @@ class Recorder final : public FlowSink {
   // Waits until everything queued before the call is committed. Returns the writer's
   // error if writing failed.
   Status flush();
-  // Flushes, writes the run's end time and counters, stops the thread and closes the
-  // file. Later record() calls are dropped. Idempotent.
+  // Flushes, writes the run's end time and counters, builds the indexes (by trace, time,
+  // source, destination; see recording_schema.h for why only now), stops the thread and
+  // closes the file. Later record() calls are dropped. Idempotent.
   Status close();
 
   RecorderStats stats() const;
@@ -148,8 +151,14 @@ class Recorder final : public FlowSink {
   uint64_t dropped_ = 0;         // guarded by mu_
   uint64_t other_dropped_ = 0;   // guarded by mu_
   uint64_t batches_ = 0;         // guarded by mu_
+  uint64_t peak_pending_ = 0;    // guarded by mu_
   Status error_;                 // guarded by mu_ (first write error)
   std::thread writer_;
 };
+
+// Builds the indexes of a recording whose run ended without Recorder::close() (a crash).
+// Harmless on a closed recording. Errors: NotFound, FailedPrecondition (not a recording),
+// Internal (SQLite).
+Status finalizeRecording(const std::string& path);
 
 }  // namespace sandbank::flow
