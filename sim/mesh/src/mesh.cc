@@ -1,13 +1,21 @@
 // Mesh implementation: an async generic gRPC server whose every call is forwarded through
 // a generic stub to a backend chosen round-robin. Each call is a ProxyCall state machine
-// driven by tags from one completion queue shared by a few threads; a per-call mutex
-// serialises its handlers, and the call deletes itself once no operation is outstanding.
+// driven by tags from one completion queue; there is one queue per thread, and a call
+// keeps both its server and its backend side on the queue that accepted it, so a call's
+// events never hop between threads. A per-call mutex still serialises its handlers (the
+// shutdown path touches calls from outside), and a call deletes itself once no operation
+// is outstanding.
 //
 //   client --sstream_--> ProxyCall --cstream_--> backend
 //          <-----------           <-----------
 //   upstream pump:   sstream_.Read -> cstream_->Write -> ... -> WritesDone
 //   downstream pump: cstream_->ReadInitialMetadata -> Read -> sstream_.Write -> ...
 //                    -> cstream_->Finish -> sstream_.Finish (code, message, trailers)
+//
+// Methods the descriptors say are unary both ways take a shorter path with fewer
+// batches: the backend call's headers are corked and sent with the request message and
+// the half-close (WriteLast), and the reply goes back with its status in one
+// WriteAndFinish once the backend's status is in.
 #include "sandbank/mesh/mesh.h"
 
 #include <grpcpp/alarm.h>
@@ -87,7 +95,7 @@ class Mesh::Impl {
   void shutdown();
 
   const MeshOptions& options() const { return opts_; }
-  grpc::ServerCompletionQueue* cq() { return cq_.get(); }
+  grpc::ServerCompletionQueue* cq(size_t i) { return cqs_[i].get(); }
   grpc::AsyncGenericService* service() { return &service_; }
   bool shuttingDown() const { return shutting_down_.load(); }
 
@@ -95,19 +103,19 @@ class Mesh::Impl {
   // person can act on, when the service is unknown or has no healthy endpoint.
   Result<std::shared_ptr<Backend>> pickBackend(const std::string& service, std::string* address);
 
-  void spawnAcceptor();
+  void spawnAcceptor(size_t cq_index);
   void registerCall(ProxyCall* call);
   void unregisterCall(ProxyCall* call);
 
   int port_ = 0;
 
  private:
-  void runLoop();
+  void runLoop(grpc::ServerCompletionQueue* cq);
 
   MeshOptions opts_;
   grpc::AsyncGenericService service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<grpc::ServerCompletionQueue> cq_;
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;  // one per thread
   std::vector<std::thread> threads_;
   std::atomic<bool> shutting_down_{false};
   bool stopped_ = false;  // only touched by the owning thread
@@ -136,12 +144,13 @@ class ProxyCall {
     Op op;
   };
 
-  explicit ProxyCall(Mesh::Impl& mesh) : mesh_(mesh), sstream_(&sctx_) {
+  ProxyCall(Mesh::Impl& mesh, size_t cq_index)
+      : mesh_(mesh), cq_index_(cq_index), cq_(mesh.cq(cq_index)), sstream_(&sctx_) {
     for (int i = 0; i < kOpCount; ++i) tags_[i] = Tag{this, static_cast<Op>(i)};
     mesh_.registerCall(this);
     std::lock_guard lock(mu_);
     sctx_.AsyncNotifyWhenDone(begin(kDone));
-    mesh_.service()->RequestCall(&sctx_, &sstream_, mesh_.cq(), mesh_.cq(), begin(kAccept));
+    mesh_.service()->RequestCall(&sctx_, &sstream_, cq_, cq_, begin(kAccept));
   }
 
   // Entry point for every completion-queue event of this call.
@@ -181,7 +190,7 @@ class ProxyCall {
       std::lock_guard lock(mesh_.calls_mu_);
       ++mesh_.accepted_live_;
     }
-    if (!mesh_.shuttingDown()) mesh_.spawnAcceptor();
+    if (!mesh_.shuttingDown()) mesh_.spawnAcceptor(cq_index_);
 
     const MeshOptions& opts = mesh_.options();
     event_.kind = flow::FlowKind::kRpc;
@@ -210,8 +219,11 @@ class ProxyCall {
     }
     event_.span_id = newSpanId();
     if (opts.decoder) {
-      auto type = opts.decoder->requestTypeOf(method_);
-      if (type.ok()) event_.payload_type = *type;
+      auto shape = opts.decoder->methodShape(method_);
+      if (shape.ok()) {
+        event_.payload_type = shape->request_type;
+        unary_ = !shape->client_streaming && !shape->server_streaming;
+      }
     }
 
     auto backend = mesh_.pickBackend(service_, &endpoint_);
@@ -241,7 +253,7 @@ class ProxyCall {
       }
       if (decision_.delay.count() > 0) {
         alarm_set_ = true;
-        alarm_.Set(mesh_.cq(), std::chrono::system_clock::now() + decision_.delay, begin(kAlarm));
+        alarm_.Set(cq_, std::chrono::system_clock::now() + decision_.delay, begin(kAlarm));
         return;
       }
     }
@@ -268,9 +280,17 @@ class ProxyCall {
     }
     cctx_.AddMetadata(std::string(kTraceparentKey),
                       formatTraceparent(TraceContext{event_.trace_id, event_.span_id}));
-    cstream_ = backend_->stub->PrepareCall(&cctx_, method_, mesh_.cq());
+    if (unary_) cctx_.set_initial_metadata_corked(true);
+    cstream_ = backend_->stub->PrepareCall(&cctx_, method_, cq_);
     client_active_ = true;
-    cstream_->StartCall(begin(kStart));
+    if (unary_) {
+      // Corked: gRPC starts nothing and never returns this tag; the headers leave with
+      // the request message.
+      cstream_->StartCall(nullptr);
+      client_started_ = true;
+    } else {
+      cstream_->StartCall(begin(kStart));
+    }
     sstream_.Read(&up_buffer_, begin(kServerRead));
     server_reading_ = true;
   }
@@ -303,16 +323,23 @@ class ProxyCall {
   void writeUpstream() {
     up_ready_ = false;
     if (client_finishing_) return;  // the backend is done; drop what the caller still sends
+    if (unary_) {  // the only request message: send it with the headers and the half-close
+      writes_done_ = true;
+      cstream_->WriteLast(up_buffer_, grpc::WriteOptions(), begin(kClientWrite));
+      cstream_->Read(&down_buffer_, begin(kClientRead));  // brings the headers with it
+      return;
+    }
     cstream_->Write(up_buffer_, begin(kClientWrite));
   }
 
   void closeUpstream() {
     writes_done_ = true;
     cstream_->WritesDone(begin(kClientWritesDone));
+    if (unary_) cstream_->Read(&down_buffer_, begin(kClientRead));  // the caller sent nothing
   }
 
   void onClientWrite(bool ok) {
-    if (!ok || client_finishing_ || done_) return;  // the downstream side collects the status
+    if (!ok || client_finishing_ || done_ || unary_) return;  // downstream collects the status
     sstream_.Read(&up_buffer_, begin(kServerRead));
     server_reading_ = true;
   }
@@ -322,15 +349,27 @@ class ProxyCall {
       finishClient();
       return;
     }
+    copyInitialMetadata();
+    cstream_->Read(&down_buffer_, begin(kClientRead));
+  }
+
+  void copyInitialMetadata() {
     for (const auto& [k, v] : cctx_.GetServerInitialMetadata()) {
       std::string_view key = view(k);
       if (!isHopByHop(key)) sctx_.AddInitialMetadata(std::string(key), std::string(view(v)));
     }
-    cstream_->Read(&down_buffer_, begin(kClientRead));
   }
 
   void onClientRead(bool ok) {
     if (!ok || done_) {
+      finishClient();
+      return;
+    }
+    if (unary_) {  // hold the reply until the status is in, then send both at once
+      copyInitialMetadata();
+      down_bytes_ += static_cast<int64_t>(down_buffer_.Length());
+      ++down_messages_;
+      down_held_ = true;
       finishClient();
       return;
     }
@@ -359,6 +398,12 @@ class ProxyCall {
     for (const auto& [k, v] : cctx_.GetServerTrailingMetadata()) {
       std::string_view key = view(k);
       if (!isHopByHop(key)) sctx_.AddTrailingMetadata(std::string(key), std::string(view(v)));
+    }
+    if (down_held_ && client_status_.ok() && !server_finishing_) {
+      server_finishing_ = true;
+      final_status_ = client_status_;
+      sstream_.WriteAndFinish(down_buffer_, grpc::WriteOptions(), client_status_, begin(kServerFinish));
+      return;
     }
     finishServer(client_status_);
   }
@@ -414,6 +459,8 @@ class ProxyCall {
   }
 
   Mesh::Impl& mesh_;
+  const size_t cq_index_;
+  grpc::ServerCompletionQueue* const cq_;
   Tag tags_[kOpCount];
 
   std::mutex mu_;
@@ -450,6 +497,8 @@ class ProxyCall {
   bool up_ready_ = false;          // up_buffer_ holds a message not yet written upstream
   bool up_closed_ = false;         // the caller half-closed
   bool writes_done_ = false;
+  bool unary_ = false;             // the descriptors say one message each way
+  bool down_held_ = false;         // unary: down_buffer_ holds the reply, not yet sent
 };
 
 void Mesh::Impl::registerCall(ProxyCall* call) {
@@ -463,7 +512,7 @@ void Mesh::Impl::unregisterCall(ProxyCall* call) {
   calls_cv_.notify_all();
 }
 
-void Mesh::Impl::spawnAcceptor() { new ProxyCall(*this); }
+void Mesh::Impl::spawnAcceptor(size_t cq_index) { new ProxyCall(*this, cq_index); }
 
 Result<std::shared_ptr<Backend>> Mesh::Impl::pickBackend(const std::string& service, std::string* address) {
   auto endpoints = opts_.directory->endpoints(service);
@@ -498,6 +547,9 @@ Result<std::shared_ptr<Backend>> Mesh::Impl::pickBackend(const std::string& serv
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // The caller decides about retries; the mesh forwards each attempt once. Dropping the
+    // retry layer also saves a copy of every message on the hot path.
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     backend = std::make_shared<Backend>();
     backend->channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
     backend->stub = std::make_unique<grpc::GenericStub>(backend->channel);
@@ -512,21 +564,24 @@ Status Mesh::Impl::start() {
   builder.RegisterAsyncGenericService(&service_);
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
-  cq_ = builder.AddCompletionQueue();
+  for (int i = 0; i < opts_.threads; ++i) cqs_.push_back(builder.AddCompletionQueue());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     return Unavailable("mesh: cannot listen on " + opts_.listen_address);
   }
-  // A few calls waiting to be accepted, so a burst does not wait for re-arming.
-  for (int i = 0; i < opts_.threads * 2; ++i) spawnAcceptor();
-  for (int i = 0; i < opts_.threads; ++i) threads_.emplace_back([this] { runLoop(); });
+  // A few calls waiting to be accepted on each queue, so a burst does not wait for
+  // re-arming.
+  for (size_t q = 0; q < cqs_.size(); ++q) {
+    for (int i = 0; i < 2; ++i) spawnAcceptor(q);
+  }
+  for (auto& cq : cqs_) threads_.emplace_back([this, q = cq.get()] { runLoop(q); });
   return OkStatus();
 }
 
-void Mesh::Impl::runLoop() {
+void Mesh::Impl::runLoop(grpc::ServerCompletionQueue* cq) {
   void* tag = nullptr;
   bool ok = false;
-  while (cq_->Next(&tag, &ok)) {
+  while (cq->Next(&tag, &ok)) {
     auto* t = static_cast<ProxyCall::Tag*>(tag);
     t->call->onEvent(t->op, ok);
   }
@@ -543,9 +598,11 @@ void Mesh::Impl::shutdown() {
     std::unique_lock lock(calls_mu_);
     calls_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return accepted_live_ == 0; });
   }
-  cq_->Shutdown();
+  for (auto& cq : cqs_) cq->Shutdown();
   for (auto& t : threads_) t.join();
-  if (threads_.empty()) runLoop();  // start() failed before the threads: drain here
+  if (threads_.empty()) {  // start() failed before the threads: drain here
+    for (auto& cq : cqs_) runLoop(cq.get());
+  }
   // What is left never got a call (the server stopped first); no tag can reach it now.
   std::lock_guard lock(calls_mu_);
   for (ProxyCall* call : calls_) delete call;

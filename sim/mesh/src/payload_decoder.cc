@@ -65,21 +65,21 @@ class PayloadDecoder::Impl {
     return files_.count(name) > 0;
   }
 
-  // Input or output type of `method`, from loaded descriptors only.
-  Result<std::string> methodType(std::string_view method, bool input) const {
+  // Types and streaming kinds of `method`, from loaded descriptors only.
+  Result<MethodShape> methodShape(std::string_view method) const {
     SANDBANK_ASSIGN_OR_RETURN(auto names, splitMethod(method));
     std::lock_guard lock(mu_);
-    auto& cache = input ? input_types_ : output_types_;
-    if (auto it = cache.find(names.second); it != cache.end()) return it->second;
+    if (auto it = shapes_.find(names.second); it != shapes_.end()) return it->second;
     pb::FileDescriptorProto unused;
     // Ask the database first: the pool remembers symbols it failed to find, and those
     // might arrive later by reflection.
     const pb::MethodDescriptor* m = nullptr;
     if (db_.FindFileContainingSymbol(names.second, &unused)) m = pool_.FindMethodByName(names.second);
     if (!m) return NotFound("no descriptor for method '" + names.second + "'");
-    std::string type = (input ? m->input_type() : m->output_type())->full_name();
-    cache.emplace(names.second, type);
-    return type;
+    MethodShape shape{m->input_type()->full_name(), m->output_type()->full_name(), m->client_streaming(),
+                      m->server_streaming()};
+    shapes_.emplace(names.second, shape);
+    return shape;
   }
 
   Result<std::string> toJson(const std::string& type, std::string_view bytes) const {
@@ -132,8 +132,7 @@ class PayloadDecoder::Impl {
   mutable pb::DescriptorPool pool_;  // guarded by mu_; builds lazily from db_
   mutable pb::DynamicMessageFactory factory_;  // guarded by mu_
   std::set<std::string> files_;      // guarded by mu_: names in db_
-  mutable std::unordered_map<std::string, std::string> input_types_;   // guarded by mu_
-  mutable std::unordered_map<std::string, std::string> output_types_;  // guarded by mu_
+  mutable std::unordered_map<std::string, MethodShape> shapes_;  // guarded by mu_
 };
 
 PayloadDecoder::PayloadDecoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -163,12 +162,18 @@ std::unique_ptr<PayloadDecoder> PayloadDecoder::empty() {
 
 void PayloadDecoder::setDirectory(const ServiceDirectory* directory) { impl_->directory_.store(directory); }
 
+Result<MethodShape> PayloadDecoder::methodShape(std::string_view method) const {
+  return impl_->methodShape(method);
+}
+
 Result<std::string> PayloadDecoder::requestTypeOf(std::string_view method) const {
-  return impl_->methodType(method, true);
+  SANDBANK_ASSIGN_OR_RETURN(MethodShape shape, impl_->methodShape(method));
+  return shape.request_type;
 }
 
 Result<std::string> PayloadDecoder::responseTypeOf(std::string_view method) const {
-  return impl_->methodType(method, false);
+  SANDBANK_ASSIGN_OR_RETURN(MethodShape shape, impl_->methodShape(method));
+  return shape.response_type;
 }
 
 Result<std::string> PayloadDecoder::messageToJson(std::string_view type, std::string_view bytes,

@@ -26,13 +26,16 @@ class MeshFixture : public ::testing::Test {
     startMesh();
   }
 
-  void startMesh() {
+  // Without the decoder the mesh knows no method shapes, so every call takes the generic
+  // streaming path instead of the unary fast path.
+  void startMesh(bool use_decoder = true) {
+    mesh_.reset();
     MeshOptions options;
     options.directory = &directory_;
     options.faults = &faults_;
     options.sink = &sink_;
     options.clock = &clock_;
-    options.decoder = decoder_.get();
+    options.decoder = use_decoder ? decoder_.get() : nullptr;
     auto mesh = Mesh::start(options);
     ASSERT_TRUE(mesh.ok()) << mesh.status().toString();
     mesh_ = std::move(*mesh);

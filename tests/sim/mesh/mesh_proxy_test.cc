@@ -130,6 +130,34 @@ TEST_F(MeshProxyTest, ErrorsPassThroughWithCodeMessageDetailsAndTrailers) {
   EXPECT_EQ(events[0].status, "FAILED_PRECONDITION");
 }
 
+TEST_F(MeshProxyTest, UnaryCallsBehaveTheSameOnTheGenericPath) {
+  startMesh(/*use_decoder=*/false);
+  {
+    grpc::ClientContext ctx;
+    withDeadline(ctx, 10s);
+    EchoRequest request;
+    request.set_text("plain");
+    EchoReply reply;
+    ASSERT_TRUE(stub()->Echo(&ctx, request, &reply).ok());
+    EXPECT_EQ(reply.text(), "plain");
+    EXPECT_EQ(ctx.GetServerInitialMetadata().count("x-served-by"), 1u);
+  }
+  grpc::ClientContext ctx;
+  withDeadline(ctx, 10s);
+  EchoRequest request;
+  request.set_text("fail");
+  EchoReply reply;
+  grpc::Status status = stub()->Echo(&ctx, request, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status.error_message(), "account frozen");
+  EXPECT_EQ(status.error_details(), "detail-bytes");
+  EXPECT_EQ(ctx.GetServerTrailingMetadata().count("x-reason"), 1u);
+  auto events = sink_.waitFor(flow::FlowKind::kRpc, 2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_TRUE(events[0].payload_type.empty());
+  EXPECT_EQ(events[1].status, "FAILED_PRECONDITION");
+}
+
 TEST_F(MeshProxyTest, DeadlineIsPropagatedToTheBackend) {
   grpc::ClientContext ctx;
   auto deadline = std::chrono::system_clock::now() + 30s;

@@ -35,7 +35,8 @@ struct MeshOptions {
   const Clock* clock = nullptr;
   // Optional; names the request message type (payload_type) of known methods.
   const PayloadDecoder* decoder = nullptr;
-  // Completion-queue threads.
+  // Threads, each with its own completion queue; a call stays on the queue that
+  // accepted it.
   int threads = 2;
   std::string listen_address = "127.0.0.1:0";
   // Copy the first request message of each call into its FlowEvent.

@@ -16,6 +16,14 @@ namespace sandbank::mesh {
 
 class ServiceDirectory;
 
+// What the descriptors say about one gRPC method.
+struct MethodShape {
+  std::string request_type;   // "sandbank.testing.EchoRequest"
+  std::string response_type;
+  bool client_streaming = false;
+  bool server_streaming = false;
+};
+
 class PayloadDecoder {
  public:
   // Loads a serialized google.protobuf.FileDescriptorSet. NotFound when the file is
@@ -33,6 +41,9 @@ class PayloadDecoder {
   // Only looks at descriptors already loaded: never goes to the network. NotFound otherwise.
   Result<std::string> requestTypeOf(std::string_view method) const;
   Result<std::string> responseTypeOf(std::string_view method) const;
+  // Types and streaming kinds of `method`; same rules as requestTypeOf. Cached, so cheap
+  // enough for the mesh to call once per call.
+  Result<MethodShape> methodShape(std::string_view method) const;
 
   // Decodes `bytes` as the message `type` ("pkg.Message"). When the type is unknown and
   // `service` is non-empty, asks that service (through the directory) by reflection.

@@ -1,0 +1,157 @@
+// bench-mesh: p50/p99 latency of a unary Echo call through the mesh against the same call
+// made directly to the same bare gRPC echo server, measured interleaved in one run.
+// The mesh runs as the simulator runs it: a fault engine (no rules), a flow sink and the
+// payload decoder naming payload types. Prints one JSON line last (see bench/README.md).
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sandbank/faults/fault_engine.h"
+#include "sandbank/mesh/mesh.h"
+#include "sandbank/mesh/payload_decoder.h"
+#include "sandbank/mesh/service_directory.h"
+#include "sandbank/testing/echo.grpc.pb.h"
+
+namespace {
+
+using sandbank::testing::EchoReply;
+using sandbank::testing::EchoRequest;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kWarmup = 500;
+constexpr int kReps = 7;
+constexpr int kCallsPerRep = 1500;
+
+class BareEcho final : public sandbank::testing::Echo::Service {
+  grpc::Status Echo(grpc::ServerContext*, const EchoRequest* request, EchoReply* reply) override {
+    reply->set_text(request->text());
+    reply->set_payload(request->payload());
+    return grpc::Status::OK;
+  }
+};
+
+// Counts events the way a real sink would at least touch them.
+class CountingSink final : public sandbank::flow::FlowSink {
+ public:
+  void emit(sandbank::flow::FlowEvent event) override {
+    bytes_.fetch_add(event.payload.size(), std::memory_order_relaxed);
+    events_.fetch_add(1, std::memory_order_relaxed);
+  }
+  int64_t events() const { return events_.load(); }
+
+ private:
+  std::atomic<int64_t> events_{0};
+  std::atomic<int64_t> bytes_{0};
+};
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(p * (v.size() - 1))];
+}
+
+double median(std::vector<double> v) { return percentile(std::move(v), 0.5); }
+
+// One timed unary call, in microseconds; aborts the run on failure (a broken bench must
+// not print numbers).
+double timedCall(sandbank::testing::Echo::Stub& stub, const EchoRequest& request) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  EchoReply reply;
+  auto t0 = Clock::now();
+  grpc::Status status = stub.Echo(&ctx, request, &reply);
+  auto t1 = Clock::now();
+  if (!status.ok()) {
+    std::fprintf(stderr, "bench-mesh: call failed: %s\n", status.error_message().c_str());
+    std::exit(1);
+  }
+  return std::chrono::duration<double, std::micro>(t1 - t0).count();
+}
+
+std::string descriptorSetNextToBinary() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : (exe.parent_path() / "sandbank.desc").string();
+}
+
+}  // namespace
+
+int main() {
+  BareEcho service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  const std::string backend = "127.0.0.1:" + std::to_string(port);
+
+  sandbank::mesh::InMemoryServiceDirectory directory;
+  directory.addEndpoint("echo", backend);
+  CountingSink sink;
+  sandbank::faults::FaultEngine faults(sandbank::SystemClock::instance(), sink, 1);
+  std::unique_ptr<sandbank::mesh::PayloadDecoder> decoder;
+  if (auto d = sandbank::mesh::PayloadDecoder::fromDescriptorSetFile(descriptorSetNextToBinary()); d.ok()) {
+    decoder = std::move(*d);
+  } else {
+    std::fprintf(stderr, "bench-mesh: no payload types (%s)\n", d.status().toString().c_str());
+  }
+  sandbank::mesh::MeshOptions options;
+  options.directory = &directory;
+  options.faults = &faults;
+  options.sink = &sink;
+  options.decoder = decoder.get();
+  if (const char* t = std::getenv("SANDBANK_MESH_THREADS")) options.threads = std::atoi(t);
+  auto mesh = sandbank::mesh::Mesh::start(options);
+  if (!mesh.ok()) {
+    std::fprintf(stderr, "bench-mesh: %s\n", mesh.status().toString().c_str());
+    return 1;
+  }
+
+  auto direct = sandbank::testing::Echo::NewStub(grpc::CreateChannel(backend, grpc::InsecureChannelCredentials()));
+  grpc::ChannelArguments args;
+  args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, "echo");
+  auto via_mesh = sandbank::testing::Echo::NewStub(
+      grpc::CreateCustomChannel((*mesh)->address(), grpc::InsecureChannelCredentials(), args));
+
+  EchoRequest request;
+  request.set_text("ping");
+  request.set_payload(std::string(64, 'x'));
+  for (int i = 0; i < kWarmup; ++i) {
+    timedCall(*direct, request);
+    timedCall(*via_mesh, request);
+  }
+
+  std::vector<double> direct_p50, direct_p99, mesh_p50, mesh_p99;
+  for (int rep = 0; rep < kReps; ++rep) {
+    std::vector<double> d, m;
+    d.reserve(kCallsPerRep);
+    m.reserve(kCallsPerRep);
+    // Interleaved, so both sides see the same machine noise.
+    for (int i = 0; i < kCallsPerRep; ++i) {
+      d.push_back(timedCall(*direct, request));
+      m.push_back(timedCall(*via_mesh, request));
+    }
+    direct_p50.push_back(percentile(d, 0.5));
+    direct_p99.push_back(percentile(d, 0.99));
+    mesh_p50.push_back(percentile(m, 0.5));
+    mesh_p99.push_back(percentile(m, 0.99));
+    std::fprintf(stderr, "rep %d: direct p50 %.1f us, mesh p50 %.1f us\n", rep, direct_p50.back(), mesh_p50.back());
+  }
+  (*mesh)->shutdown();
+  server->Shutdown();
+
+  double dp50 = median(direct_p50), dp99 = median(direct_p99);
+  double mp50 = median(mesh_p50), mp99 = median(mesh_p99);
+  std::printf(
+      "{\"bench\":\"mesh\",\"metrics\":{\"mesh_unary_p50_us\":%.1f,\"mesh_unary_p99_us\":%.1f,"
+      "\"flow_events\":%lld},\"baseline\":{\"direct_unary_p50_us\":%.1f,\"direct_unary_p99_us\":%.1f},"
+      "\"ratios\":{\"unary_p50_vs_direct\":%.2f},\"goal\":{\"unary_p50_vs_direct\":\"<=1.5\"}}\n",
+      mp50, mp99, static_cast<long long>(sink.events()), dp50, dp99, mp50 / dp50);
+  return 0;
+}
