@@ -353,13 +353,14 @@ class BusProducer::Impl {
             for (size_t i = 0; i < b->callbacks.size(); ++i) {
               if (!b->callbacks[i]) continue;
               BusAck ack;
-              if (static_cast<int>(i) < resp.positions_size()) {
-                ack.partition = resp.positions(static_cast<int>(i)).partition();
-                ack.offset = resp.positions(static_cast<int>(i)).offset();
+              if (static_cast<int>(i) < resp.partitions_size() && static_cast<int>(i) < resp.offsets_size()) {
+                ack.partition = resp.partitions(static_cast<int>(i));
+                ack.offset = resp.offsets(static_cast<int>(i));
               }
               ack.duplicate = resp.duplicate();
               done.calls.emplace_back(std::move(b->callbacks[i]), ack);
             }
+            cv_.notify_all();  // an in-flight slot is free
           } else {
             // Out-of-order sequences follow an earlier batch that failed and is being
             // retried, so they are retried too, behind it.
@@ -552,11 +553,14 @@ class BusConsumer::Impl {
     req.set_max_records(options_.max_batch);
     req.set_max_wait_ms(100);
     auto reader = stub_->Consume(ctx.get(), req);
-    pb::ConsumeBatch batch;
     // After a nack, records of that partition are skipped until the redelivery of the
     // expected offset arrives (records prefetched behind the failed one come again).
     std::map<std::pair<std::string, int32_t>, int64_t> expect;
-    while (reader->Read(&batch)) {
+    for (;;) {
+      // One arena per batch: a batch is thousands of small messages.
+      google::protobuf::Arena arena;
+      pb::ConsumeBatch& batch = *google::protobuf::Arena::CreateMessage<pb::ConsumeBatch>(&arena);
+      if (!reader->Read(&batch)) break;
       if (batch.has_membership()) {
         std::lock_guard lock(mu_);
         generation_ = batch.membership().generation();
@@ -575,7 +579,7 @@ class BusConsumer::Impl {
     sleepUnlessStopped(std::chrono::milliseconds(100));
   }
 
-  void handleBatch(const pb::ConsumeBatch& batch, std::map<std::pair<std::string, int32_t>, int64_t>& expect) {
+  void handleBatch(pb::ConsumeBatch& batch, std::map<std::pair<std::string, int32_t>, int64_t>& expect) {
     std::map<std::pair<std::string, int32_t>, int64_t> done;  // next offset to commit
     std::string member;
     {
@@ -583,7 +587,7 @@ class BusConsumer::Impl {
       member = member_id_;
       stats_.delivered += batch.records_size();
     }
-    for (const auto& r : batch.records()) {
+    for (auto& r : *batch.mutable_records()) {
       const auto tp = std::make_pair(r.topic(), r.partition());
       auto ex = expect.find(tp);
       if (ex != expect.end()) {
@@ -596,11 +600,14 @@ class BusConsumer::Impl {
       d.offset = r.offset();
       d.delivery_attempt = r.delivery_attempt();
       d.append_us = r.append_us();
-      if (r.record().has_key()) d.message.key = r.record().key();
-      d.message.value = r.record().value();
+      pb::ProducerRecord& rec = *r.mutable_record();
+      if (rec.has_key()) d.message.key = std::move(*rec.mutable_key());
+      d.message.value = std::move(*rec.mutable_value());
       d.message.partition = r.partition();
-      d.message.timestamp_us = r.record().timestamp_us();
-      for (const auto& h : r.record().headers()) d.message.headers.emplace_back(h.key(), h.value());
+      d.message.timestamp_us = rec.timestamp_us();
+      for (auto& h : *rec.mutable_headers()) {
+        d.message.headers.emplace_back(std::move(*h.mutable_key()), std::move(*h.mutable_value()));
+      }
       Status result;
       {
         std::optional<TraceScope> scope;

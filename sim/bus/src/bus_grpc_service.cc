@@ -22,6 +22,20 @@ grpc::Status badRequest(const std::string& why) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
 }
 
+// Moves the strings out of a request the service owns (streaming reads).
+Record fromProto(pb::ProducerRecord&& in) {
+  Record r;
+  if (in.has_key()) r.key = std::move(*in.mutable_key());
+  r.value = std::move(*in.mutable_value());
+  r.headers.reserve(in.headers_size());
+  for (auto& h : *in.mutable_headers()) {
+    r.headers.push_back({std::move(*h.mutable_key()), std::move(*h.mutable_value())});
+  }
+  r.timestamp_us = in.timestamp_us();
+  r.partition = in.has_partition() ? in.partition() : -1;
+  return r;
+}
+
 Record fromProto(const pb::ProducerRecord& in) {
   Record r;
   if (in.has_key()) r.key = in.key();
@@ -174,10 +188,11 @@ class BusService final : public pb::Bus::Service {
     const int32_t max_records = req->max_records() > 0 ? req->max_records() : 500;
     const auto wait = std::chrono::milliseconds(req->max_wait_ms() > 0 ? req->max_wait_ms() : 100);
     int32_t generation = req->generation();
-    pb::ConsumeBatch batch;
     while (!ctx->IsCancelled()) {
       auto polled = broker_.poll(req->group(), req->member_id(), generation, max_records, wait);
-      batch.Clear();
+      // One arena per batch: a batch is thousands of small messages.
+      google::protobuf::Arena arena;
+      pb::ConsumeBatch& batch = *google::protobuf::Arena::CreateMessage<pb::ConsumeBatch>(&arena);
       if (!polled.ok()) {
         if (kafkaErrorOf(polled.status()) != KafkaError::kRebalanceInProgress) {
           return toGrpc(polled.status());
@@ -367,10 +382,19 @@ class BusService final : public pb::Bus::Service {
   }
 
  private:
+  Result<ProduceAck> produceOne(pb::ProduceRequest& req) {
+    std::vector<Record> records;
+    records.reserve(req.records_size());
+    for (auto& r : *req.mutable_records()) records.push_back(fromProto(std::move(r)));
+    return produceRecords(req, std::move(records));
+  }
   Result<ProduceAck> produceOne(const pb::ProduceRequest& req) {
     std::vector<Record> records;
     records.reserve(req.records_size());
     for (const auto& r : req.records()) records.push_back(fromProto(r));
+    return produceRecords(req, std::move(records));
+  }
+  Result<ProduceAck> produceRecords(const pb::ProduceRequest& req, std::vector<Record> records) {
     ProduceOptions o;
     o.client_id = req.client_id();
     o.producer_id = req.producer_id() > 0 ? req.producer_id() : -1;
@@ -381,11 +405,11 @@ class BusService final : public pb::Bus::Service {
   static void fillAck(const ProduceAck& ack, uint64_t batch_id, pb::ProduceResponse* resp) {
     resp->set_batch_id(batch_id);
     resp->set_duplicate(ack.duplicate);
-    resp->mutable_positions()->Reserve(static_cast<int>(ack.positions.size()));
+    resp->mutable_partitions()->Reserve(static_cast<int>(ack.positions.size()));
+    resp->mutable_offsets()->Reserve(static_cast<int>(ack.positions.size()));
     for (const auto& p : ack.positions) {
-      auto* pp = resp->add_positions();
-      pp->set_partition(p.partition);
-      pp->set_offset(p.offset);
+      resp->add_partitions(p.partition);
+      resp->add_offsets(p.offset);
     }
   }
 

@@ -88,9 +88,10 @@ TEST_F(BusGrpcTest, ProduceThenBrowseReturnsRecordsInOrder) {
   ProduceResponse resp;
   grpc::ClientContext c2;
   ASSERT_TRUE(stub_->Produce(&c2, req, &resp).ok());
-  ASSERT_EQ(resp.positions_size(), 5);
-  EXPECT_EQ(resp.positions(0).partition(), partitionForKey("acct-1", 3));
-  EXPECT_EQ(resp.positions(4).offset(), 4);
+  ASSERT_EQ(resp.partitions_size(), 5);
+  ASSERT_EQ(resp.offsets_size(), 5);
+  EXPECT_EQ(resp.partitions(0), partitionForKey("acct-1", 3));
+  EXPECT_EQ(resp.offsets(4), 4);
 
   BrowseRequest browse;
   browse.set_topic("ledger-events");

@@ -23,6 +23,8 @@ class Server;
 
 namespace sandbank::kit {
 
+class HealthService;
+
 class Server {
  public:
   // Blocks SIGTERM/SIGINT in the calling thread so every thread created afterwards
@@ -51,6 +53,7 @@ class Server {
   Config config_;
   std::string name_;
   std::vector<grpc::Service*> services_;
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   int wake_fd_[2] = {-1, -1};  // shutdown() writes here to end wait()
