@@ -9,8 +9,8 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 
-#include "health_service.h"
 #include "interceptors.h"
 #include "sandbank/kit/log.h"
 
@@ -27,8 +27,7 @@ sigset_t shutdownSignals() {
 
 }  // namespace
 
-Server::Server(Config config)
-    : config_(std::move(config)), name_(config_.serviceName()), health_(std::make_unique<HealthService>()) {
+Server::Server(Config config) : config_(std::move(config)), name_(config_.serviceName()) {
   sigset_t set = shutdownSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto level = parseLogLevel(config_.getOr("SANDBANK_LOG_LEVEL", "info"));
@@ -47,12 +46,11 @@ void Server::addService(grpc::Service* service) { services_.push_back(service); 
 Status Server::start() {
   auto port_env = config_.getInt("SANDBANK_PORT", 0);
   if (!port_env.ok()) return port_env.status();
-  grpc::EnableDefaultHealthCheckService(false);
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Loopback only: nothing sandbank runs is reachable from another machine.
   builder.AddListeningPort("127.0.0.1:" + std::to_string(*port_env), grpc::InsecureServerCredentials(), &port_);
-  builder.RegisterService(health_.get());
   for (auto* s : services_) builder.RegisterService(s);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<TraceServerInterceptorFactory>());
@@ -60,12 +58,14 @@ Status Server::start() {
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0)
     return Unavailable("cannot listen on 127.0.0.1:" + std::to_string(*port_env));
-  health_->setServing(true);
+  server_->GetHealthCheckService()->SetServingStatus(true);
   logInfo("listening", {{"port", std::to_string(port_)}, {"instance", config_.instanceName()}});
   return OkStatus();
 }
 
-void Server::setServing(bool serving) { health_->setServing(serving); }
+void Server::setServing(bool serving) {
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(serving);
+}
 
 int Server::wait() {
   sigset_t set = shutdownSignals();
@@ -92,7 +92,7 @@ void Server::shutdown() {
   if (!server_) return;
   auto grace = config_.getDuration("SANDBANK_SHUTDOWN_GRACE", std::chrono::seconds(5))
                    .valueOr(std::chrono::seconds(5));
-  health_->shutdown();
+  server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
   server_.reset();

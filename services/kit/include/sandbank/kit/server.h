@@ -23,8 +23,6 @@ class Server;
 
 namespace sandbank::kit {
 
-class HealthService;
-
 class Server {
  public:
   // Blocks SIGTERM/SIGINT in the calling thread so every thread created afterwards
@@ -53,7 +51,6 @@ class Server {
   Config config_;
   std::string name_;
   std::vector<grpc::Service*> services_;
-  std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   int wake_fd_[2] = {-1, -1};  // shutdown() writes here to end wait()
