@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "replica_store.h"
+#include "sharded_shared_mutex.h"
 #include "sandbank/store/murmur3.h"
 
 namespace sandbank::store {
@@ -41,7 +42,7 @@ struct NodeRuntime {
   std::atomic<bool> isolated{false};
   std::atomic<int64_t> slow_ns{0};
   std::atomic<int64_t> down_since_us{0};
-  std::atomic<int64_t> writes{0}, reads{0}, hints_replayed{0}, repairs{0};
+  std::atomic<int64_t> hints_replayed{0}, repairs{0};
   ReplicaStore store;
   mutable std::mutex hints_mu;
   std::vector<Hint> hints;  // guarded by hints_mu: hints this node holds as coordinator
@@ -86,7 +87,7 @@ struct Cluster::Impl {
   flow::FlowSink& sink;
   const bool flow_enabled;
 
-  mutable std::shared_mutex mu;
+  mutable ShardedSharedMutex mu;
   std::vector<std::unique_ptr<NodeRuntime>> nodes;       // guarded by mu (append only)
   std::vector<int64_t> ring_tokens;                      // guarded by mu, sorted
   std::vector<int> ring_owner;                           // guarded by mu
@@ -101,6 +102,7 @@ struct Cluster::Impl {
     std::unordered_map<std::string, ClientClock> clocks;  // guarded by mu
   };
   std::array<ClockStripe, kClockStripes> client_clocks;
+  std::atomic<bool> any_skew{false};  // set once any client gets a skew
 
   std::array<std::mutex, 256> paxos;  // one stripe per group of partitions
   std::atomic<uint64_t> round_robin{0};
@@ -109,9 +111,15 @@ struct Cluster::Impl {
 
   // A client's write timestamp: its skewed clock, strictly increasing per client (as the
   // drivers' monotonic timestamp generators do).
-  int64_t clientTimestamp(const std::string& client) {
+  int64_t clientTimestamp(const std::string& client, int64_t now) {
+    if (!any_skew.load(std::memory_order_relaxed)) {
+      // No client is skewed: each thread keeps its own monotonic generator (as the
+      // drivers' thread-local timestamp generators do), so the hot path takes no lock.
+      thread_local int64_t last = 0;
+      last = std::max(now, last + 1);
+      return last;
+    }
     ClockStripe& s = client_clocks[std::hash<std::string>{}(client) % kClockStripes];
-    int64_t now = nowUs();
     std::lock_guard lock(s.mu);
     ClientClock& c = s.clocks[client];
     int64_t ts = std::max(now + c.skew_us, c.last_us + 1);
@@ -219,7 +227,10 @@ struct Cluster::Impl {
       return ctx.coordinator->value() - 1;
     }
     const size_t n = nodes.size();
-    uint64_t start = round_robin.fetch_add(1, std::memory_order_relaxed);
+    // Each client thread rotates on its own, like a driver's round-robin policy, so the
+    // hot path shares no counter between threads.
+    thread_local uint64_t rotation = round_robin.fetch_add(1, std::memory_order_relaxed);
+    uint64_t start = rotation++;
     for (size_t k = 0; k < n; ++k) {
       size_t i = (start + k) % n;
       if (nodes[i]->down.load(std::memory_order_relaxed)) continue;
@@ -235,11 +246,19 @@ struct Cluster::Impl {
   // for no response), or kNever. `required` receives the number of responses needed.
   int64_t satisfiedAt(ConsistencyLevel cl, const std::vector<int>& replicas, const std::vector<int64_t>& lat,
                       const std::string& local_dc, int* required) const {
-    auto kth = [](std::vector<int64_t> v, int k) -> int64_t {
+    // The k-th smallest latency, without allocating (replica sets are small).
+    auto kth = [](const std::vector<int64_t>& v, int k) -> int64_t {
       if (k <= 0) return 0;
       if (static_cast<int>(v.size()) < k) return kNever;
-      std::nth_element(v.begin(), v.begin() + (k - 1), v.end());
-      return v[k - 1];
+      int64_t buf[64];
+      if (v.size() > 64) {
+        std::vector<int64_t> copy(v);
+        std::nth_element(copy.begin(), copy.begin() + (k - 1), copy.end());
+        return copy[k - 1];
+      }
+      std::copy(v.begin(), v.end(), buf);
+      std::nth_element(buf, buf + (k - 1), buf + v.size());
+      return buf[k - 1];
     };
     switch (cl) {
       case ConsistencyLevel::kAny:
@@ -288,18 +307,38 @@ struct Cluster::Impl {
     return kNever;
   }
 
+  // How many replica responses `cl` needs (counting only the local DC for LOCAL_*).
+  int blockFor(ConsistencyLevel cl, const std::vector<int>& replicas, const std::string& local_dc) const {
+    switch (cl) {
+      case ConsistencyLevel::kAny:
+      case ConsistencyLevel::kOne: return 1;
+      case ConsistencyLevel::kTwo: return 2;
+      case ConsistencyLevel::kThree: return 3;
+      case ConsistencyLevel::kQuorum:
+      case ConsistencyLevel::kSerial: return static_cast<int>(replicas.size()) / 2 + 1;
+      case ConsistencyLevel::kAll: return static_cast<int>(replicas.size());
+      default: {
+        std::vector<int64_t> zero(replicas.size(), 0);
+        int required = 0;
+        satisfiedAt(cl, replicas, zero, local_dc, &required);
+        return required;
+      }
+    }
+  }
+
   int64_t responseLatencyNs(const NodeRuntime& n) const {
     if (n.isolated.load(std::memory_order_relaxed)) return kNever;
     return options.base_latency.count() + n.slow_ns.load(std::memory_order_relaxed);
   }
 
-  PartitionUpdate buildUpdate(const PartitionWrite& w, int64_t ts, int64_t now_us) const {
+  PartitionUpdate buildUpdate(const PartitionWrite& w, int64_t ts, int64_t now_us, std::string key_bytes,
+                              int64_t token) const {
     const TableSchema& t = *w.table;
     PartitionUpdate u;
     u.table_id = t.id;
     u.key = w.key;
-    u.key_bytes = serializePartitionKey(t.partition_key_types, w.key);
-    u.token = murmur3Token(u.key_bytes);
+    u.key_bytes = std::move(key_bytes);
+    u.token = token;
     int32_t ttl = w.ttl_seconds.value_or(t.default_ttl_seconds);
     int64_t expires = ttl > 0 ? now_us + static_cast<int64_t>(ttl) * 1'000'000 : 0;
     if (w.delete_partition) u.deletion = Deletion{ts, now_us};
@@ -365,7 +404,6 @@ struct Cluster::Impl {
       }
       for (const Hint& h : mine) {
         target.store.apply(h.table, h.update, now);
-        target.writes.fetch_add(1, std::memory_order_relaxed);
         holder->hints_replayed.fetch_add(1, std::memory_order_relaxed);
         emit(flow::FlowKind::kHint, holder->name, target.name, "HINT", *h.table, h.update.key, "OK", "replayed",
              nullptr, now, options.base_latency.count() / 1000);
@@ -589,11 +627,13 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
   SANDBANK_ASSIGN_OR_RETURN(int coord, m.pickCoordinator(ctx, StoreError::kWriteTimeout));
   NodeRuntime& cn = *m.nodes[coord];
   const int64_t now = m.nowUs();
-  const int64_t default_ts = ctx.timestamp_us ? *ctx.timestamp_us : m.clientTimestamp(ctx.client_id);
+  const int64_t default_ts = ctx.timestamp_us ? *ctx.timestamp_us : m.clientTimestamp(ctx.client_id, now);
 
   struct Planned {
     const PartitionWrite* w;
     const std::vector<int>* replicas;
+    std::string key_bytes;
+    int64_t token;
   };
   std::vector<Planned> plan;
   plan.reserve(request.partitions.size());
@@ -604,23 +644,30 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
     auto ks = m.table_keyspace.find(w.table->id);
     if (ks == m.table_keyspace.end()) return storeError(StoreError::kInvalidQuery, "Table " + w.table->qualifiedName() + " does not exist");
     std::string key_bytes = serializePartitionKey(w.table->partition_key_types, w.key);
-    const std::vector<int>& replicas = m.replicasOf(*ks->second, murmur3Token(key_bytes));
+    const int64_t token = murmur3Token(key_bytes);
+    const std::vector<int>& replicas = m.replicasOf(*ks->second, token);
     if (ctx.consistency != ConsistencyLevel::kAny) {
-      std::vector<int64_t> alive(replicas.size());
       int alive_count = 0;
-      for (size_t i = 0; i < replicas.size(); ++i) {
-        bool up = !m.nodes[replicas[i]]->down.load(std::memory_order_relaxed);
-        alive[i] = up ? 0 : kNever;
-        alive_count += up;
-      }
+      for (int r : replicas) alive_count += !m.nodes[r]->down.load(std::memory_order_relaxed);
+      std::vector<int64_t> alive;
       int required = 0;
-      if (m.satisfiedAt(ctx.consistency, replicas, alive, cn.dc, &required) == kNever) {
+      bool enough = false;
+      const bool simple = ctx.consistency == ConsistencyLevel::kOne || ctx.consistency == ConsistencyLevel::kQuorum ||
+                          ctx.consistency == ConsistencyLevel::kAll;
+      if (simple && alive_count == static_cast<int>(replicas.size()) && alive_count > 0) {
+        enough = true;  // every replica up: these CLs are available
+      } else {
+        alive.resize(replicas.size());
+        for (size_t i = 0; i < replicas.size(); ++i) alive[i] = m.nodes[replicas[i]]->down.load(std::memory_order_relaxed) ? kNever : 0;
+        enough = m.satisfiedAt(ctx.consistency, replicas, alive, cn.dc, &required) != kNever;
+      }
+      if (!enough) {
         return storeError(StoreError::kUnavailable,
                           "Cannot achieve consistency level " + std::string(consistencyName(ctx.consistency)) +
                               " (required " + std::to_string(required) + ", alive " + std::to_string(alive_count) + ")");
       }
     }
-    plan.push_back({&w, &replicas});
+    plan.push_back({&w, &replicas, std::move(key_bytes), token});
   }
 
   WriteOutcome out;
@@ -629,7 +676,7 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
   for (const Planned& p : plan) {
     const PartitionWrite& w = *p.w;
     const std::vector<int>& replicas = *p.replicas;
-    PartitionUpdate u = m.buildUpdate(w, w.timestamp_us.value_or(default_ts), now);
+    PartitionUpdate u = m.buildUpdate(w, w.timestamp_us.value_or(default_ts), now, p.key_bytes, p.token);
     std::vector<int64_t> lat(replicas.size(), kNever);
     int hints = 0;
     for (size_t i = 0; i < replicas.size(); ++i) {
@@ -653,10 +700,12 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
         continue;
       }
       r.store.apply(w.table, u, now);
-      r.writes.fetch_add(1, std::memory_order_relaxed);
       lat[i] = l <= m.options.write_timeout.count() ? l : kNever;
-      m.emit(flow::FlowKind::kReplicaWrite, cn.name, r.name, "MUTATION", *w.table, u.key,
-             lat[i] == kNever ? "Timeout" : "OK", "CL=" + std::string(consistencyName(ctx.consistency)), &ctx, now, l / 1000);
+      if (m.flow_enabled) {
+        m.emit(flow::FlowKind::kReplicaWrite, cn.name, r.name, "MUTATION", *w.table, u.key,
+               lat[i] == kNever ? "Timeout" : "OK", "CL=" + std::string(consistencyName(ctx.consistency)), &ctx, now,
+               l / 1000);
+      }
     }
     int required = 0;
     int acks = static_cast<int>(std::count_if(lat.begin(), lat.end(), [](int64_t l) { return l != kNever; }));
@@ -674,7 +723,7 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
                             ", write_type=" + (request.partitions.size() > 1 ? "BATCH" : "SIMPLE") + ")");
     }
     worst_latency = std::max(worst_latency, at);
-    m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "WRITE",
+    if (m.flow_enabled) m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "WRITE",
            *w.table, u.key, "OK",
            "CL=" + std::string(consistencyName(ctx.consistency)) + " acks " + std::to_string(acks) + "/" +
                std::to_string(replicas.size()),
@@ -706,11 +755,7 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
   const std::vector<int>& replicas = m.replicasOf(*ks->second, token);
 
   // How many replicas to ask: the CL's block-for, counted on all replicas as if alive.
-  int required = 0;
-  {
-    std::vector<int64_t> zero(replicas.size(), 0);
-    m.satisfiedAt(cl, replicas, zero, cn.dc, &required);
-  }
+  int required = m.blockFor(cl, replicas, cn.dc);
   // Candidates known alive (isolated nodes look alive), in snitch order: the coordinator
   // itself, then the replicas with the lowest known latency, then ring order.
   std::vector<int> candidates;
@@ -757,8 +802,7 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
     ++answered;
     slowest = std::max(slowest, l);
     slices.push_back(r.store.read(request.table, key_bytes, request.key, token, bounds));
-    r.reads.fetch_add(1, std::memory_order_relaxed);
-    m.emit(flow::FlowKind::kReplicaRead, cn.name, r.name, "READ", t, request.key, "OK", what, &ctx, now, l / 1000);
+    if (m.flow_enabled) m.emit(flow::FlowKind::kReplicaRead, cn.name, r.name, "READ", t, request.key, "OK", what, &ctx, now, l / 1000);
   }
   if (answered < required) {
     m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "READ", t,
@@ -796,7 +840,7 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
     }
   }
   out.rows = Impl::liveRows(t, *result, now, request.limit, request.reversed);
-  m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "READ", t,
+  if (m.flow_enabled) m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "READ", t,
          request.key, "OK",
          "CL=" + std::string(consistencyName(cl)) + " rows " + std::to_string(out.rows.size()) +
              (out.replicas_repaired ? " repaired " + std::to_string(out.replicas_repaired) : ""),
@@ -866,7 +910,6 @@ Result<CasOutcome> Cluster::cas(const CasRequest& request) {
   std::vector<PartitionUpdate> slices;
   for (int r : responders) {
     slices.push_back(m.nodes[r]->store.read(w.table, key_bytes, w.key, token, bounds));
-    m.nodes[r]->reads.fetch_add(1, std::memory_order_relaxed);
     m.emit(flow::FlowKind::kReplicaRead, cn.name, m.nodes[r]->name, "PAXOS_PREPARE", t, w.key, "OK",
            "CL=" + serial_name, &ctx, now, m.responseLatencyNs(*m.nodes[r]) / 1000);
   }
@@ -897,8 +940,8 @@ Result<CasOutcome> Cluster::cas(const CasRequest& request) {
   }
 
   // Propose + commit with a ballot timestamp above anything the partition has seen.
-  int64_t ts = std::max(m.clientTimestamp(ctx.client_id), Impl::maxTimestamp(current) + 1);
-  PartitionUpdate u = m.buildUpdate(w, ts, now);
+  int64_t ts = std::max(m.clientTimestamp(ctx.client_id, now), Impl::maxTimestamp(current) + 1);
+  PartitionUpdate u = m.buildUpdate(w, ts, now, key_bytes, token);
   std::vector<int64_t> lat(replicas.size(), kNever);
   for (size_t i = 0; i < replicas.size(); ++i) {
     NodeRuntime& r = *m.nodes[replicas[i]];
@@ -912,7 +955,6 @@ Result<CasOutcome> Cluster::cas(const CasRequest& request) {
       continue;
     }
     r.store.apply(w.table, u, now);
-    r.writes.fetch_add(1, std::memory_order_relaxed);
     lat[i] = l <= m.options.write_timeout.count() ? l : kNever;
     m.emit(flow::FlowKind::kReplicaWrite, cn.name, r.name, "PAXOS_COMMIT", t, w.key, "OK", "", &ctx, now, l / 1000);
   }
@@ -968,6 +1010,7 @@ void Cluster::setClientSkew(const std::string& client_id, Duration skew) {
   auto& s = impl_->client_clocks[std::hash<std::string>{}(client_id) % Impl::kClockStripes];
   std::lock_guard lock(s.mu);
   s.clocks[client_id].skew_us = std::chrono::duration_cast<std::chrono::microseconds>(skew).count();
+  impl_->any_skew.store(true);
 }
 
 Result<NodeId> Cluster::addNode(const std::string& datacenter, bool stream) {
@@ -1074,8 +1117,8 @@ std::vector<NodeStats> Cluster::nodeStats() const {
   for (auto& n : impl_->nodes) {
     NodeStats s;
     s.id = n->id;
-    s.writes = n->writes.load();
-    s.reads = n->reads.load();
+    s.writes = n->store.commitLogEntries();
+    s.reads = n->store.readsServed();
     {
       std::lock_guard hl(n->hints_mu);
       s.hints_stored = static_cast<int64_t>(n->hints.size());

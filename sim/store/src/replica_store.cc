@@ -157,34 +157,41 @@ int64_t purge(const TableSchema& t, StoredPartition& p, int64_t now_us) {
 }
 
 ReplicaStore::TableStore* ReplicaStore::find(uint32_t table_id) {
-  std::shared_lock lock(tables_mu_);
-  auto it = tables_.find(table_id);
-  return it == tables_.end() ? nullptr : it->second.get();
+  if (table_id >= kMaxTables) return nullptr;
+  return tables_[table_id].load(std::memory_order_acquire);
 }
 
 ReplicaStore::TableStore* ReplicaStore::findOrCreate(const std::shared_ptr<const TableSchema>& t) {
   if (TableStore* ts = find(t->id)) return ts;
-  std::unique_lock lock(tables_mu_);
-  auto& slot = tables_[t->id];
-  if (!slot) {
-    slot = std::make_unique<TableStore>();
-    slot->schema = t;
-  }
-  return slot.get();
+  std::lock_guard lock(create_mu_);
+  if (TableStore* ts = find(t->id)) return ts;
+  auto fresh = std::make_unique<TableStore>();
+  fresh->schema = t;
+  TableStore* raw = fresh.get();
+  owned_.push_back(std::move(fresh));
+  tables_[t->id].store(raw, std::memory_order_release);
+  return raw;
+}
+
+std::vector<ReplicaStore::TableStore*> ReplicaStore::allTables() {
+  std::lock_guard lock(create_mu_);
+  std::vector<TableStore*> out;
+  for (auto& t : owned_) out.push_back(t.get());
+  return out;
 }
 
 void ReplicaStore::apply(const std::shared_ptr<const TableSchema>& t, const PartitionUpdate& u, int64_t now_us) {
   TableStore* ts = findOrCreate(t);
   Shard& shard = ts->shards[shardOf(u.token)];
-  int64_t pos = log_position_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(shard.mu);
   if (retained_ > 0) {
     if (shard.log.size() >= retained_) shard.log.pop_front();
-    shard.log.push_back(CommitLogEntry{pos, now_us, t->id, u.token, approxBytes(u)});
+    shard.log.push_back(CommitLogEntry{shard.appended, now_us, t->id, u.token, approxBytes(u)});
   }
-  auto it = shard.partitions.find(u.key_bytes);
+  ++shard.appended;
+  auto it = shard.partitions.find(PartitionKeyView{u.token, u.key_bytes});
   if (it == shard.partitions.end()) {
-    it = shard.partitions.emplace(u.key_bytes, StoredPartition(ts->schema.get())).first;
+    it = shard.partitions.emplace(PartitionKey{u.token, u.key_bytes}, StoredPartition(ts->schema.get())).first;
     it->second.key = u.key;
     it->second.token = u.token;
   }
@@ -198,7 +205,8 @@ PartitionUpdate ReplicaStore::read(const std::shared_ptr<const TableSchema>& t, 
   if (ts != nullptr) {
     Shard& shard = ts->shards[shardOf(token)];
     std::lock_guard lock(shard.mu);
-    auto it = shard.partitions.find(key_bytes);
+    ++shard.reads;
+    auto it = shard.partitions.find(PartitionKeyView{token, key_bytes});
     if (it != shard.partitions.end()) return sliceOf(*t, it->second, key_bytes, bounds);
   }
   PartitionUpdate empty;
@@ -219,13 +227,8 @@ void ReplicaStore::truncate(uint32_t table_id) {
 }
 
 int64_t ReplicaStore::compact(int64_t now_us) {
-  std::vector<TableStore*> all;
-  {
-    std::shared_lock lock(tables_mu_);
-    for (auto& [id, ts] : tables_) all.push_back(ts.get());
-  }
   int64_t purged = 0;
-  for (TableStore* ts : all) {
+  for (TableStore* ts : allTables()) {
     for (Shard& s : ts->shards) {
       std::lock_guard lock(s.mu);
       for (auto it = s.partitions.begin(); it != s.partitions.end();) {
@@ -244,7 +247,7 @@ void ReplicaStore::forEachPartition(uint32_t table_id, const std::function<void(
     std::vector<PartitionUpdate> copies;
     {
       std::lock_guard lock(s.mu);
-      for (const auto& [kb, p] : s.partitions) copies.push_back(sliceOf(*ts->schema, p, kb, SliceBounds{}));
+      for (const auto& [k, p] : s.partitions) copies.push_back(sliceOf(*ts->schema, p, k.bytes, SliceBounds{}));
     }
     for (const PartitionUpdate& u : copies) fn(u);
   }
@@ -256,9 +259,8 @@ std::shared_ptr<const TableSchema> ReplicaStore::schemaOf(uint32_t table_id) {
 }
 
 int64_t ReplicaStore::partitionCount() {
-  std::shared_lock lock(tables_mu_);
   int64_t n = 0;
-  for (auto& [id, ts] : tables_) {
+  for (TableStore* ts : allTables()) {
     for (Shard& s : ts->shards) {
       std::lock_guard l(s.mu);
       n += static_cast<int64_t>(s.partitions.size());
@@ -267,16 +269,39 @@ int64_t ReplicaStore::partitionCount() {
   return n;
 }
 
+int64_t ReplicaStore::commitLogEntries() {
+  int64_t n = 0;
+  for (TableStore* ts : allTables()) {
+    for (Shard& s : ts->shards) {
+      std::lock_guard l(s.mu);
+      n += s.appended;
+    }
+  }
+  return n;
+}
+
+int64_t ReplicaStore::readsServed() {
+  int64_t n = 0;
+  for (TableStore* ts : allTables()) {
+    for (Shard& s : ts->shards) {
+      std::lock_guard l(s.mu);
+      n += s.reads;
+    }
+  }
+  return n;
+}
+
 std::vector<CommitLogEntry> ReplicaStore::commitLog() {
   std::vector<CommitLogEntry> out;
-  std::shared_lock lock(tables_mu_);
-  for (auto& [id, ts] : tables_) {
+  for (TableStore* ts : allTables()) {
     for (Shard& s : ts->shards) {
       std::lock_guard l(s.mu);
       out.insert(out.end(), s.log.begin(), s.log.end());
     }
   }
-  std::sort(out.begin(), out.end(), [](const CommitLogEntry& a, const CommitLogEntry& b) { return a.position < b.position; });
+  std::sort(out.begin(), out.end(), [](const CommitLogEntry& a, const CommitLogEntry& b) {
+    return a.written_us != b.written_us ? a.written_us < b.written_us : a.position < b.position;
+  });
   return out;
 }
 

@@ -63,6 +63,7 @@ int64_t purge(const TableSchema& t, StoredPartition& p, int64_t now_us);
 class ReplicaStore {
  public:
   static constexpr size_t kShards = 16;
+  static constexpr uint32_t kMaxTables = 4096;  // table ids are below this
 
   explicit ReplicaStore(size_t commit_log_retained) : retained_(commit_log_retained) {}
 
@@ -77,13 +78,41 @@ class ReplicaStore {
   std::shared_ptr<const TableSchema> schemaOf(uint32_t table_id);
   int64_t partitionCount();
   std::vector<CommitLogEntry> commitLog();
-  int64_t commitLogEntries() const { return log_position_.load(std::memory_order_relaxed); }
+  int64_t commitLogEntries();
+  int64_t readsServed();
 
  private:
-  struct Shard {
+  // Partitions are keyed by (token, key bytes) and hashed by the token the coordinator
+  // already computed, with heterogeneous lookup so finding one copies nothing.
+  struct PartitionKey {
+    int64_t token;
+    std::string bytes;
+  };
+  struct PartitionKeyView {
+    int64_t token;
+    std::string_view bytes;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    // noexcept and cheap, so the table does not cache hash codes at the far end of each
+    // (large) node: walking a bucket then touches only the node's first cache line.
+    size_t operator()(const PartitionKey& k) const noexcept { return mix(k.token); }
+    size_t operator()(const PartitionKeyView& k) const noexcept { return mix(k.token); }
+    static size_t mix(int64_t t) noexcept { return static_cast<size_t>(static_cast<uint64_t>(t) * 0x9e3779b97f4a7c15ULL); }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return a.token == b.token && std::string_view(a.bytes) == std::string_view(b.bytes);
+    }
+  };
+  struct alignas(64) Shard {
     std::mutex mu;
-    std::unordered_map<std::string, StoredPartition> partitions;  // guarded by mu
-    std::deque<CommitLogEntry> log;                                // guarded by mu
+    std::unordered_map<PartitionKey, StoredPartition, KeyHash, KeyEq> partitions;  // guarded by mu
+    std::deque<CommitLogEntry> log;                                                // guarded by mu
+    int64_t appended = 0;                                                          // guarded by mu
+    int64_t reads = 0;                                                             // guarded by mu
   };
   struct TableStore {
     std::shared_ptr<const TableSchema> schema;
@@ -91,12 +120,14 @@ class ReplicaStore {
   };
   TableStore* find(uint32_t table_id);
   TableStore* findOrCreate(const std::shared_ptr<const TableSchema>& t);
+  std::vector<TableStore*> allTables();
   static size_t shardOf(int64_t token) { return static_cast<uint64_t>(token) >> 60; }
 
   const size_t retained_;
-  std::atomic<int64_t> log_position_{0};
-  std::shared_mutex tables_mu_;
-  std::unordered_map<uint32_t, std::unique_ptr<TableStore>> tables_;  // guarded by tables_mu_
+  // Tables by id, readable without a lock; created under create_mu_ and never removed.
+  std::array<std::atomic<TableStore*>, kMaxTables> tables_{};
+  std::mutex create_mu_;
+  std::vector<std::unique_ptr<TableStore>> owned_;  // guarded by create_mu_
 };
 
 }  // namespace sandbank::store

@@ -180,7 +180,7 @@ struct ReplicaView {
 };
 
 struct CommitLogEntry {
-  int64_t position = 0;
+  int64_t position = 0;  // sequence within its segment (one segment per memtable shard)
   int64_t written_us = 0;
   uint32_t table_id = 0;
   int64_t token = 0;
