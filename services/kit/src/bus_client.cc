@@ -130,7 +130,9 @@ class BusProducer::Impl {
     std::unique_lock lock(mu_);
     OpenBatch& ob = open_[topic];
     if (!ob.request) {
-      ob.request = std::make_unique<pb::ProduceRequest>();
+      // A batch and its records live on one arena: one free per batch, not per record.
+      ob.arena = std::make_unique<google::protobuf::Arena>();
+      ob.request = google::protobuf::Arena::CreateMessage<pb::ProduceRequest>(ob.arena.get());
       ob.request->set_topic(topic);
       ob.request->set_client_id(options_.client_id);
       ob.first_at = SteadyClock::now();
@@ -189,14 +191,16 @@ class BusProducer::Impl {
 
  private:
   struct OpenBatch {
-    std::unique_ptr<pb::ProduceRequest> request;
+    std::unique_ptr<google::protobuf::Arena> arena;
+    pb::ProduceRequest* request = nullptr;  // on arena
     std::vector<std::function<void(const BusAck&)>> callbacks;
     SteadyClock::time_point first_at;
   };
   struct Batch {
     uint64_t id = 0;
     std::string topic;
-    std::unique_ptr<pb::ProduceRequest> request;
+    std::unique_ptr<google::protobuf::Arena> arena;
+    pb::ProduceRequest* request = nullptr;  // on arena
     std::vector<std::function<void(const BusAck&)>> callbacks;
     int attempts = 0;
     SteadyClock::time_point not_before{};
@@ -230,7 +234,9 @@ class BusProducer::Impl {
     auto b = std::make_unique<Batch>();
     b->id = next_batch_id_++;
     b->topic = topic;
-    b->request = std::move(ob.request);
+    b->arena = std::move(ob.arena);
+    b->request = ob.request;
+    ob.request = nullptr;
     b->request->set_batch_id(b->id);
     if (producer_id_ > 0) {
       int64_t& seq = next_seq_[topic];
@@ -304,7 +310,7 @@ class BusProducer::Impl {
           }
           std::unique_ptr<Batch> owned = std::move(*it);
           it = ready_.erase(it);
-          const pb::ProduceRequest* req = owned->request.get();
+          const pb::ProduceRequest* req = owned->request;
           in_flight_[owned->id] = std::move(owned);
           lock.unlock();
           const bool ok = s->rw->Write(*req);
@@ -587,6 +593,15 @@ class BusConsumer::Impl {
       member = member_id_;
       stats_.delivered += batch.records_size();
     }
+    int64_t handled = 0;  // added to stats_ once per batch, not under the lock per record
+    struct AddHandled {
+      Impl* self;
+      int64_t* n;
+      ~AddHandled() {
+        std::lock_guard lock(self->mu_);
+        self->stats_.handled += *n;
+      }
+    } add_handled{this, &handled};
     for (auto& r : *batch.mutable_records()) {
       const auto tp = std::make_pair(r.topic(), r.partition());
       auto ex = expect.find(tp);
@@ -618,8 +633,7 @@ class BusConsumer::Impl {
       }
       if (result.ok()) {
         done[tp] = r.offset() + 1;
-        std::lock_guard lock(mu_);
-        ++stats_.handled;
+        ++handled;
         continue;
       }
       {

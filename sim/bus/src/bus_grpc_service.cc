@@ -103,8 +103,10 @@ class BusService final : public pb::Bus::Service {
 
   grpc::Status ProduceStream(grpc::ServerContext*, grpc::ServerReader<pb::ProduceRequest>* reader,
                              pb::ProduceStreamSummary* summary) override {
-    pb::ProduceRequest req;
-    while (reader->Read(&req)) {
+    for (;;) {
+      google::protobuf::Arena arena;
+      pb::ProduceRequest& req = *google::protobuf::Arena::CreateMessage<pb::ProduceRequest>(&arena);
+      if (!reader->Read(&req)) break;
       summary->set_batches(summary->batches() + 1);
       auto ack = produceOne(req);
       if (ack.ok()) {
@@ -120,9 +122,12 @@ class BusService final : public pb::Bus::Service {
   grpc::Status ProducePipeline(
       grpc::ServerContext*,
       grpc::ServerReaderWriter<pb::ProduceResponse, pb::ProduceRequest>* stream) override {
-    pb::ProduceRequest req;
     pb::ProduceResponse resp;
-    while (stream->Read(&req)) {
+    for (;;) {
+      // One arena per batch; the record strings are moved out of it into the log.
+      google::protobuf::Arena arena;
+      pb::ProduceRequest& req = *google::protobuf::Arena::CreateMessage<pb::ProduceRequest>(&arena);
+      if (!stream->Read(&req)) break;
       resp.Clear();
       auto ack = produceOne(req);
       if (ack.ok()) {
