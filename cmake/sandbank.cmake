@@ -8,6 +8,11 @@
 #   sandbank_test(NAME store_test SRCS ... DEPS ... [LABELS engine])
 #     -> a GoogleTest binary whose tests ctest lists one by one
 
+# `ninja engine_tests` builds every test labelled "engine" (what build-asan/ runs).
+if(NOT TARGET engine_tests)
+  add_custom_target(engine_tests)
+endif()
+
 function(sandbank_library)
   cmake_parse_arguments(A "" "NAME" "SRCS;DEPS;PRIVATE_DEPS" ${ARGN})
   set(target sandbank_${A_NAME})
@@ -38,5 +43,7 @@ function(sandbank_test)
   gtest_discover_tests(${A_NAME}
     DISCOVERY_MODE PRE_TEST
     PROPERTIES LABELS "${A_LABELS}" TIMEOUT 120)
-  set_property(GLOBAL APPEND PROPERTY SANDBANK_TEST_TARGETS ${A_NAME})
+  if("engine" IN_LIST A_LABELS)
+    add_dependencies(engine_tests ${A_NAME})
+  endif()
 endfunction()

@@ -9,8 +9,8 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
+#include "health_service.h"
 #include "interceptors.h"
 #include "sandbank/kit/log.h"
 
@@ -27,7 +27,8 @@ sigset_t shutdownSignals() {
 
 }  // namespace
 
-Server::Server(Config config) : config_(std::move(config)), name_(config_.serviceName()) {
+Server::Server(Config config)
+    : config_(std::move(config)), name_(config_.serviceName()), health_(std::make_unique<HealthService>()) {
   sigset_t set = shutdownSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto level = parseLogLevel(config_.getOr("SANDBANK_LOG_LEVEL", "info"));
@@ -46,11 +47,12 @@ void Server::addService(grpc::Service* service) { services_.push_back(service); 
 Status Server::start() {
   auto port_env = config_.getInt("SANDBANK_PORT", 0);
   if (!port_env.ok()) return port_env.status();
-  grpc::EnableDefaultHealthCheckService(true);
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Loopback only: nothing sandbank runs is reachable from another machine.
   builder.AddListeningPort("127.0.0.1:" + std::to_string(*port_env), grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(health_.get());
   for (auto* s : services_) builder.RegisterService(s);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<TraceServerInterceptorFactory>());
@@ -58,13 +60,14 @@ Status Server::start() {
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0)
     return Unavailable("cannot listen on 127.0.0.1:" + std::to_string(*port_env));
-  server_->GetHealthCheckService()->SetServingStatus(true);
+  health_->setServing(serving_on_start_);
   logInfo("listening", {{"port", std::to_string(port_)}, {"instance", config_.instanceName()}});
   return OkStatus();
 }
 
 void Server::setServing(bool serving) {
-  if (server_) server_->GetHealthCheckService()->SetServingStatus(serving);
+  if (!server_) serving_on_start_ = serving;
+  health_->setServing(serving);
 }
 
 int Server::wait() {
@@ -92,7 +95,7 @@ void Server::shutdown() {
   if (!server_) return;
   auto grace = config_.getDuration("SANDBANK_SHUTDOWN_GRACE", std::chrono::seconds(5))
                    .valueOr(std::chrono::seconds(5));
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  health_->shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
   server_.reset();

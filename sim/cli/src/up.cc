@@ -82,15 +82,15 @@ int runUp(const UpOptions& o) {
     return 1;
   }
 
+  std::mutex print_mu;
+  bool ready_phase_done = false;  // guarded by print_mu: after it, events print as lines
+
   auto launcher = supervisor::makeProcessLauncher();
   auto prober = supervisor::makeHealthProber();
   supervisor::SupervisorOptions sopts;
   sopts.search_dirs = {binDir()};
   sopts.extra_env["SANDBANK_CLOCK_FILE"] = (*clock_file)->path();
   supervisor::Supervisor sup(*launcher, *prober, sopts);
-
-  std::mutex print_mu;
-  bool ready_phase_done = false;  // guarded by print_mu: after it, events print as lines
   sup.subscribeLifecycle([&](const supervisor::LifecycleEvent& e) {
     std::lock_guard lock(print_mu);
     if (tty && !ready_phase_done) return;  // the live table shows these

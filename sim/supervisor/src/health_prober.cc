@@ -1,4 +1,4 @@
-// The real HealthProber: grpc.health.v1 over a cached channel per port, or a TCP connect.
+// The real HealthProber: grpc.health.v1 over a fresh channel, or a TCP connect.
 // Channels are created with a short reconnect back-off, because gRPC's default of ~1 s
 // would be added to every service's start-up time.
 #include "sandbank/supervisor/health_prober.h"
@@ -9,8 +9,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <map>
-#include <mutex>
 
 #include <grpcpp/grpcpp.h>
 
@@ -51,22 +49,16 @@ class RealHealthProber final : public HealthProber {
   }
 
  private:
-  std::shared_ptr<grpc::Channel> channelFor(int port) {
-    std::lock_guard lock(mu_);
-    auto& ch = channels_[port];
-    if (!ch) {
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
-      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
-      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
-      ch = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
-                                     grpc::InsecureChannelCredentials(), args);
-    }
-    return ch;
+  // A fresh channel per probe: a cached, idle connection from the prober was seen to
+  // hold a service's graceful shutdown until its deadline.
+  static std::shared_ptr<grpc::Channel> channelFor(int port) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args);
   }
-
-  std::mutex mu_;
-  std::map<int, std::shared_ptr<grpc::Channel>> channels_;  // guarded by mu_
 };
 
 }  // namespace

@@ -106,7 +106,7 @@ struct ServiceEntry {
   std::vector<std::unique_ptr<Instance>> instances;
 };
 
-struct Supervisor::Impl {
+struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   Impl(ProcessLauncher& l, HealthProber& p, SupervisorOptions o)
       : launcher(l), prober(p), options(std::move(o)), base_env(parentEnvironment()) {}
 
@@ -118,6 +118,12 @@ struct Supervisor::Impl {
   mutable std::mutex mu;
   std::condition_variable wake;         // wakes the loop thread; waits on mu
   std::condition_variable changed;      // any state change; waits on mu
+  uint64_t version = 0;                 // guarded by mu: bumps with every change
+
+  void notifyChanged() {  // call with mu held
+    ++version;
+    changed.notify_all();
+  }
   Manifest manifest;                    // guarded by mu
   std::vector<std::string> order;       // guarded by mu: start order
   std::map<std::string, ServiceEntry> services;  // guarded by mu
@@ -144,8 +150,13 @@ struct Supervisor::Impl {
 
   // ---- helpers that run under mu ----
 
-  void event(Events& out, const Instance& inst, std::string what, std::string detail) {
-    out.push_back({options.clock->now(), inst.service, inst.name, std::move(what), inst.pid, std::move(detail)});
+  // Delivers a lifecycle event at once, with mu held, so listeners see events in the
+  // order they happened and before anyone can observe the new state.
+  void event(const Instance& inst, std::string what, std::string detail) {
+    dispatch({{options.clock->now(), inst.service, inst.name, std::move(what), inst.pid, std::move(detail)}});
+  }
+  void event(const Instance& inst, int pid, std::string what, std::string detail) {
+    dispatch({{options.clock->now(), inst.service, inst.name, std::move(what), pid, std::move(detail)}});
   }
 
   bool dependencySatisfied(const Dependency& dep) const {
@@ -194,12 +205,12 @@ struct Supervisor::Impl {
   void setState(Instance& inst, InstanceState s, std::string reason) {
     inst.state = s;
     inst.reason = std::move(reason);
-    changed.notify_all();
+    notifyChanged();
     wake.notify_all();
   }
 
   // Decides what to do after an instance's process ended.
-  void handleExit(Instance& inst, const ServiceEntry& e, const ExitInfo& info, Events& ev) {
+  void handleExit(Instance& inst, const ServiceEntry& e, const ExitInfo& info) {
     inst.handle.reset();
     int pid = inst.pid;
     inst.pid = 0;
@@ -208,12 +219,12 @@ struct Supervisor::Impl {
     inst.last_exit = info.describe();
     if (inst.state == InstanceState::kStopping || inst.stop_requested || shutting_down) {
       setState(inst, InstanceState::kStopped, "stopped (" + inst.last_exit + ")");
-      ev.push_back({options.clock->now(), inst.service, inst.name, "stopped", pid, inst.last_exit});
+      event(inst, pid, "stopped", inst.last_exit);
       return;
     }
     bool failure = !info.success() || inst.killed_for_start_timeout;
     std::string why = inst.killed_for_start_timeout ? "not healthy within start_period" : inst.last_exit;
-    ev.push_back({options.clock->now(), inst.service, inst.name, "exited", pid, why});
+    event(inst, pid, "exited", why);
     const RestartPolicy& rp = e.spec.restart;
     bool restart = rp.kind == RestartPolicyKind::kAlways ||
                    (rp.kind == RestartPolicyKind::kOnFailure && failure);
@@ -227,7 +238,7 @@ struct Supervisor::Impl {
     if (rp.max_retries >= 0 && inst.failures > rp.max_retries) {
       std::string detail = why + "; gave up after " + std::to_string(rp.max_retries) + " restarts";
       setState(inst, InstanceState::kFailed, detail);
-      event(ev, inst, "gave-up", detail);
+      event(inst, "gave-up", detail);
       return;
     }
     double factor = std::pow(rp.multiplier, inst.failures - 1);
@@ -239,7 +250,7 @@ struct Supervisor::Impl {
                          std::to_string(inst.failures) +
                          (rp.max_retries >= 0 ? " of " + std::to_string(rp.max_retries) : "") + ")";
     setState(inst, InstanceState::kBackoff, detail);
-    event(ev, inst, "restarting", detail);
+    event(inst, "restarting", detail);
   }
 
   static std::string formatDurationShort(std::chrono::nanoseconds d) {
@@ -284,7 +295,7 @@ struct Supervisor::Impl {
     return out;
   }
 
-  // ---- dispatch outside mu ----
+  // ---- event delivery (called with mu held) ----
 
   void dispatch(const Events& events) {
     if (events.empty()) return;
@@ -339,7 +350,7 @@ struct Supervisor::Impl {
       if (inst->generation == gen && inst->state == InstanceState::kStarting) {
         inst->port = port;
         inst->next_probe = Steady::now();
-        changed.notify_all();
+        notifyChanged();
         wake.notify_all();
       }
     }
@@ -364,13 +375,11 @@ struct Supervisor::Impl {
   }
 
   void onExit(Instance* inst, uint64_t gen, ExitInfo info) {
-    Events ev;
     {
       std::lock_guard lock(mu);
       if (inst->generation != gen) return;
-      handleExit(*inst, services.at(inst->service), info, ev);
+      handleExit(*inst, services.at(inst->service), info);
     }
-    dispatch(ev);
   }
 
   // ---- probes ----
@@ -399,19 +408,19 @@ struct Supervisor::Impl {
 
   void runProbe(Instance* inst, uint64_t gen, HealthSpec spec, int port) {
     Status s = prober.probe(spec.type, port, spec.timeout);
-    Events ev;
     {
       std::lock_guard lock(mu);
       inst->probe_in_flight = false;
       if (inst->generation != gen || !isUp(inst->state)) return;
       inst->health = s.ok() ? "SERVING" : s.message();
+      notifyChanged();
       auto now = Steady::now();
       if (s.ok()) {
         inst->probe_failures = 0;
         if (inst->state == InstanceState::kStarting || inst->state == InstanceState::kUnhealthy) {
           bool first = inst->state == InstanceState::kStarting;
           setState(*inst, InstanceState::kHealthy, "");
-          event(ev, *inst, first ? "ready" : "healthy", "port " + std::to_string(inst->port));
+          event(*inst, first ? "ready" : "healthy", "port " + std::to_string(inst->port));
         }
         inst->next_probe = now + spec.interval;
       } else if (inst->state == InstanceState::kStarting) {
@@ -420,13 +429,12 @@ struct Supervisor::Impl {
         inst->probe_failures++;
         if (inst->state == InstanceState::kHealthy && inst->probe_failures >= spec.retries) {
           setState(*inst, InstanceState::kUnhealthy, s.message());
-          event(ev, *inst, "unhealthy", s.message());
+          event(*inst, "unhealthy", s.message());
         }
         inst->next_probe = now + spec.interval;
       }
       wake.notify_all();
     }
-    dispatch(ev);
   }
 
   // ---- the loop ----
@@ -444,7 +452,6 @@ struct Supervisor::Impl {
       auto now = Steady::now();
       auto next = now + std::chrono::seconds(1);
       std::vector<SpawnJob> spawns;
-      Events ev;
       for (const auto& name : order) {
         ServiceEntry& e = services.at(name);
         for (auto& up : e.instances) {
@@ -526,12 +533,6 @@ struct Supervisor::Impl {
         lock.lock();
         continue;
       }
-      if (!ev.empty()) {
-        lock.unlock();
-        dispatch(ev);
-        lock.lock();
-        continue;
-      }
       wake.wait_until(lock, next);
     }
   }
@@ -541,16 +542,20 @@ struct Supervisor::Impl {
       Instance* inst = job.inst;
       uint64_t gen = job.gen;
       ProcessCallbacks cb;
-      cb.on_line = [this, inst, gen](OutputStream s, std::string line) { onLine(inst, gen, s, std::move(line)); };
-      cb.on_exit = [this, inst, gen](ExitInfo info) { onExit(inst, gen, info); };
+      std::weak_ptr<Impl> weak = weak_from_this();
+      cb.on_line = [weak, inst, gen](OutputStream s, std::string line) {
+        if (auto self = weak.lock()) self->onLine(inst, gen, s, std::move(line));
+      };
+      cb.on_exit = [weak, inst, gen](ExitInfo info) {
+        if (auto self = weak.lock()) self->onExit(inst, gen, info);
+      };
       auto handle = launcher.spawn(job.spec, std::move(cb));
-      Events ev;
       {
         std::lock_guard lock(mu);
         if (!handle.ok()) {
           if (inst->generation == gen) {
             setState(*inst, InstanceState::kFailed, handle.status().message());
-            event(ev, *inst, "gave-up", "cannot start: " + handle.status().message());
+            event(*inst, "gave-up", "cannot start: " + handle.status().message());
           }
         } else if (inst->generation == gen && inst->state == InstanceState::kStarting) {
           inst->pid = (*handle)->pid();
@@ -558,12 +563,12 @@ struct Supervisor::Impl {
           inst->started_steady = Steady::now();
           inst->started_at = options.clock->now();
           inst->last_sample = ProcSample{};
-          event(ev, *inst, "started", "pid " + std::to_string(inst->pid));
+          event(*inst, "started", "pid " + std::to_string(inst->pid));
           if (job.no_health) {
             setState(*inst, InstanceState::kRunning, "");
-            event(ev, *inst, "ready", "no health check");
+            event(*inst, "ready", "no health check");
           }
-          changed.notify_all();
+          notifyChanged();
         } else if (inst->generation == gen && inst->state == InstanceState::kStopping) {
           // stop() arrived while we were spawning.
           inst->pid = (*handle)->pid();
@@ -571,7 +576,6 @@ struct Supervisor::Impl {
           (void)inst->handle->signal(SIGTERM);
         }
       }
-      dispatch(ev);
     }
   }
 
@@ -595,7 +599,7 @@ struct Supervisor::Impl {
       }
   }
 
-  Status stopLocked(const std::string& service, Events& ev) {
+  Status stopLocked(const std::string& service) {
     auto it = services.find(service);
     if (it == services.end()) return NotFound("no service '" + service + "'");
     for (auto& inst : it->second.instances) {
@@ -604,7 +608,7 @@ struct Supervisor::Impl {
         inst->kill_at = Steady::now() + it->second.spec.stop_grace;
         setState(*inst, InstanceState::kStopping, "SIGTERM sent");
         if (inst->handle) (void)inst->handle->signal(SIGTERM);
-        event(ev, *inst, "stopping", "SIGTERM");
+        event(*inst, "stopping", "SIGTERM");
       } else if (inst->state == InstanceState::kStarting) {
         // Spawn in flight: doSpawns sends SIGTERM once it has a handle.
         inst->kill_at = Steady::now() + it->second.spec.stop_grace;
@@ -625,13 +629,27 @@ struct Supervisor::Impl {
 };
 
 Supervisor::Supervisor(ProcessLauncher& launcher, HealthProber& prober, SupervisorOptions options)
-    : impl_(std::make_unique<Impl>(launcher, prober, std::move(options))) {
+    : impl_(std::make_shared<Impl>(launcher, prober, std::move(options))) {
   for (int i = 0; i < 4; ++i) impl_->probe_threads.emplace_back([this] { impl_->probeWorker(); });
   impl_->loop_thread = std::thread([this] { impl_->loop(); });
 }
 
 Supervisor::~Supervisor() {
   stopAll();
+  // Anything that outlived its stop_grace (or ignored SIGKILL's group) is killed now,
+  // and we wait for the exit so no process is left behind.
+  {
+    std::unique_lock lock(impl_->mu);
+    for (auto& [name, e] : impl_->services)
+      for (auto& inst : e.instances)
+        if (inst->pid > 0 && inst->handle) (void)inst->handle->signal(SIGKILL);
+    impl_->changed.wait_for(lock, std::chrono::seconds(5), [&] {
+      for (auto& [name, e] : impl_->services)
+        for (auto& inst : e.instances)
+          if (inst->pid > 0) return false;
+      return true;
+    });
+  }
   {
     std::lock_guard lock(impl_->mu);
     impl_->quit = true;
@@ -673,8 +691,20 @@ Status Supervisor::up(const Manifest& manifest) {
 
 bool Supervisor::waitFor(const std::function<bool(const std::vector<InstanceStatus>&)>& pred,
                          std::chrono::nanoseconds timeout) {
-  std::unique_lock lock(impl_->mu);
-  return impl_->changed.wait_for(lock, timeout, [&] { return pred(impl_->snapshotLocked()); });
+  // The predicate runs without the lock, so it may call back into the supervisor.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::vector<InstanceStatus> snap;
+    uint64_t seen;
+    {
+      std::lock_guard lock(impl_->mu);
+      snap = impl_->snapshotLocked();
+      seen = impl_->version;
+    }
+    if (pred(snap)) return true;
+    std::unique_lock lock(impl_->mu);
+    if (!impl_->changed.wait_until(lock, deadline, [&] { return impl_->version != seen; })) return false;
+  }
 }
 
 Status Supervisor::waitUntilReady(std::chrono::nanoseconds timeout) {
@@ -724,13 +754,11 @@ Status Supervisor::startService(const std::string& service) {
 }
 
 Status Supervisor::stopService(const std::string& service) {
-  Impl::Events ev;
   Status s;
   {
     std::lock_guard lock(impl_->mu);
-    s = impl_->stopLocked(service, ev);
+    s = impl_->stopLocked(service);
   }
-  impl_->dispatch(ev);
   return s;
 }
 

@@ -23,6 +23,8 @@ class Server;
 
 namespace sandbank::kit {
 
+class HealthService;
+
 class Server {
  public:
   // Blocks SIGTERM/SIGINT in the calling thread so every thread created afterwards
@@ -39,7 +41,8 @@ class Server {
   const Config& config() const { return config_; }
   const std::string& name() const { return name_; }
 
-  // Health as reported by grpc.health.v1 for the whole server.
+  // Health as reported by grpc.health.v1 for the whole server. Called before start(), it
+  // sets the status the server starts with (SERVING by default).
   void setServing(bool serving);
 
   // Blocks until SIGTERM/SIGINT (returning 0) or shutdown() from another thread.
@@ -51,8 +54,10 @@ class Server {
   Config config_;
   std::string name_;
   std::vector<grpc::Service*> services_;
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  bool serving_on_start_ = true;
   int wake_fd_[2] = {-1, -1};  // shutdown() writes here to end wait()
 };
 

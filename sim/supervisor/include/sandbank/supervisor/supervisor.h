@@ -131,7 +131,9 @@ class Supervisor {
   struct Impl;
 
  private:
-  std::unique_ptr<Impl> impl_;
+  // Shared so that launcher callbacks, which hold weak references, can never reach a
+  // destroyed supervisor.
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace sandbank::supervisor
