@@ -635,8 +635,8 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
     std::string key_bytes;
     int64_t token;
   };
-  std::vector<Planned> plan;
-  plan.reserve(request.partitions.size());
+  thread_local std::vector<Planned> plan;
+  plan.clear();
   // Availability first: a request the failure detector already knows cannot succeed
   // writes nothing anywhere.
   for (const PartitionWrite& w : request.partitions) {
@@ -677,7 +677,8 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
     const PartitionWrite& w = *p.w;
     const std::vector<int>& replicas = *p.replicas;
     PartitionUpdate u = m.buildUpdate(w, w.timestamp_us.value_or(default_ts), now, p.key_bytes, p.token);
-    std::vector<int64_t> lat(replicas.size(), kNever);
+    thread_local std::vector<int64_t> lat;
+    lat.assign(replicas.size(), kNever);
     int hints = 0;
     for (size_t i = 0; i < replicas.size(); ++i) {
       NodeRuntime& r = *m.nodes[replicas[i]];
@@ -758,7 +759,9 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
   int required = m.blockFor(cl, replicas, cn.dc);
   // Candidates known alive (isolated nodes look alive), in snitch order: the coordinator
   // itself, then the replicas with the lowest known latency, then ring order.
-  std::vector<int> candidates;
+  // Scratch vectors are per thread so the hot path does not allocate.
+  thread_local std::vector<int> candidates;
+  candidates.clear();
   for (int r : replicas) {
     const NodeRuntime& n = *m.nodes[r];
     if (n.down.load(std::memory_order_relaxed)) continue;
@@ -786,8 +789,8 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
   if (request.start) bounds.start = &*request.start;
   if (request.end) bounds.end = &*request.end;
 
-  std::vector<PartitionUpdate> slices;
-  slices.reserve(candidates.size());
+  thread_local std::vector<PartitionUpdate> slices;
+  slices.clear();
   int answered = 0;
   int64_t slowest = 0;
   for (size_t i = 0; i < candidates.size(); ++i) {

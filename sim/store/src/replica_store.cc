@@ -73,32 +73,52 @@ size_t approxBytes(const PartitionUpdate& u) {
 
 }  // namespace
 
+namespace {
+
+// Merges one incoming row into a stored row; returns false when the row ends up empty.
+bool mergeRow(const TableSchema& t, const StoredPartition& p, StoredRow& r, const RowData& ur) {
+  const size_t ncells = t.regular.size();
+  if (r.cells.size() != ncells) r.cells.resize(ncells);
+  if (deletionBeats(ur.deletion, r.deletion)) r.deletion = ur.deletion;
+  int64_t shadow_ts = std::max(p.deletion.ts, r.deletion.ts);
+  if (markerBeats(ur.marker, r.marker) && ur.marker.ts > shadow_ts) r.marker = ur.marker;
+  for (size_t i = 0; i < ur.cells.size() && i < ncells; ++i) {
+    const Cell& in = ur.cells[i];
+    if (!in.present() || in.ts <= shadow_ts) continue;
+    if (cellWins(in, r.cells[i], t.columns[t.regular[i]].type)) r.cells[i] = in;
+  }
+  shadow(r, shadow_ts);
+  // A row deletion that a partition deletion covers is redundant.
+  if (r.deletion.present() && p.deletion.present() && r.deletion.ts <= p.deletion.ts) r.deletion = Deletion{};
+  return !rowEmpty(r);
+}
+
+}  // namespace
+
 void mergeInto(const TableSchema& t, StoredPartition& p, const PartitionUpdate& u) {
   if (deletionBeats(u.deletion, p.deletion)) {
     p.deletion = u.deletion;
-    for (auto it = p.rows.begin(); it != p.rows.end();) {
-      shadow(it->second, p.deletion.ts);
-      if (it->second.deletion.ts <= p.deletion.ts) it->second.deletion = Deletion{};
-      it = rowEmpty(it->second) ? p.rows.erase(it) : std::next(it);
+    auto drop = [&](StoredRow& r) {
+      shadow(r, p.deletion.ts);
+      if (r.deletion.ts <= p.deletion.ts) r.deletion = Deletion{};
+      return rowEmpty(r);
+    };
+    for (auto it = p.rows.begin(); it != p.rows.end();) it = drop(it->second) ? p.rows.erase(it) : std::next(it);
+    if (p.has_solo && drop(p.solo)) {
+      p.solo = StoredRow{};
+      p.has_solo = false;
     }
   }
-  const size_t ncells = t.regular.size();
+  if (t.clustering.empty()) {
+    for (const RowData& ur : u.rows) {
+      p.has_solo = mergeRow(t, p, p.solo, ur);
+      if (!p.has_solo) p.solo = StoredRow{};
+    }
+    return;
+  }
   for (const RowData& ur : u.rows) {
     auto [it, inserted] = p.rows.try_emplace(ur.clustering);
-    StoredRow& r = it->second;
-    if (inserted) r.cells.resize(ncells);
-    if (deletionBeats(ur.deletion, r.deletion)) r.deletion = ur.deletion;
-    int64_t shadow_ts = std::max(p.deletion.ts, r.deletion.ts);
-    if (markerBeats(ur.marker, r.marker) && ur.marker.ts > shadow_ts) r.marker = ur.marker;
-    for (size_t i = 0; i < ur.cells.size() && i < ncells; ++i) {
-      const Cell& in = ur.cells[i];
-      if (!in.present() || in.ts <= shadow_ts) continue;
-      if (cellWins(in, r.cells[i], t.columns[t.regular[i]].type)) r.cells[i] = in;
-    }
-    shadow(r, shadow_ts);
-    // A row deletion that a partition deletion covers is redundant.
-    if (r.deletion.present() && p.deletion.present() && r.deletion.ts <= p.deletion.ts) r.deletion = Deletion{};
-    if (rowEmpty(r)) p.rows.erase(it);
+    if (!mergeRow(t, p, it->second, ur)) p.rows.erase(it);
   }
 }
 
@@ -110,6 +130,14 @@ PartitionUpdate sliceOf(const TableSchema& t, const StoredPartition& p, const st
   out.key_bytes = key_bytes;
   out.token = p.token;
   out.deletion = p.deletion;
+  if (p.has_solo) {
+    RowData rd;
+    rd.marker = p.solo.marker;
+    rd.deletion = p.solo.deletion;
+    rd.cells = p.solo.cells;
+    out.rows.push_back(std::move(rd));
+    return out;
+  }
   auto it = bounds.start ? p.rows.lower_bound(bounds.start->prefix) : p.rows.begin();
   for (; it != p.rows.end(); ++it) {
     if (!afterStart(t, it->first, bounds.start)) continue;
@@ -124,7 +152,7 @@ PartitionUpdate sliceOf(const TableSchema& t, const StoredPartition& p, const st
   return out;
 }
 
-bool isEmpty(const StoredPartition& p) { return !p.deletion.present() && p.rows.empty(); }
+bool isEmpty(const StoredPartition& p) { return !p.deletion.present() && p.rows.empty() && !p.has_solo; }
 
 int64_t purge(const TableSchema& t, StoredPartition& p, int64_t now_us) {
   const int64_t grace_us = t.gc_grace_seconds * 1'000'000;
@@ -133,8 +161,7 @@ int64_t purge(const TableSchema& t, StoredPartition& p, int64_t now_us) {
     p.deletion = Deletion{};
     ++purged;
   }
-  for (auto it = p.rows.begin(); it != p.rows.end();) {
-    StoredRow& r = it->second;
+  auto purgeRow = [&](StoredRow& r) {
     if (r.deletion.present() && r.deletion.local_time_us + grace_us <= now_us) {
       r.deletion = Deletion{};
       ++purged;
@@ -151,7 +178,12 @@ int64_t purge(const TableSchema& t, StoredPartition& p, int64_t now_us) {
         ++purged;
       }
     }
-    it = rowEmpty(r) ? p.rows.erase(it) : std::next(it);
+    return rowEmpty(r);
+  };
+  for (auto it = p.rows.begin(); it != p.rows.end();) it = purgeRow(it->second) ? p.rows.erase(it) : std::next(it);
+  if (p.has_solo && purgeRow(p.solo)) {
+    p.solo = StoredRow{};
+    p.has_solo = false;
   }
   return purged;
 }

@@ -39,7 +39,11 @@ struct StoredPartition {
   std::vector<Value> key;
   int64_t token = 0;
   Deletion deletion;
+  // Tables with clustering columns keep rows ordered here...
   std::map<std::vector<Value>, StoredRow, ClusteringLess> rows;
+  // ...tables without them have at most one row, kept inline (no tree node to chase).
+  StoredRow solo;
+  bool has_solo = false;
 };
 
 // A slice of clustering keys in the table's clustering order. An empty optional bound
