@@ -144,8 +144,9 @@ int runDown(const ClientOptions& o) {
   pb::ServiceActionResponse resp;
   grpc::Status s = c->stub->Shutdown(&ctx, req, &resp);
   if (!s.ok()) return fail("down", s);
-  // Wait for the simulator to finish stopping its services.
-  for (int i = 0; i < 600 && ::kill(c->state.pid, 0) == 0; ++i) usleep(50'000);
+  // The simulator removes its run-state file once every service has stopped.
+  std::string path = o.state_file.empty() ? control::defaultRunStatePath() : o.state_file;
+  for (int i = 0; i < 1200 && std::filesystem::exists(path) && ::kill(c->state.pid, 0) == 0; ++i) usleep(25'000);
   std::cout << "stopped the simulator (pid " << c->state.pid << ")\n";
   return 0;
 }
