@@ -216,6 +216,8 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
     inst.pid = 0;
     inst.port = 0;
     inst.probe_in_flight = false;
+    inst.cpu_percent = 0;
+    inst.rss = 0;
     inst.last_exit = info.describe();
     if (inst.state == InstanceState::kStopping || inst.stop_requested || shutting_down) {
       setState(inst, InstanceState::kStopped, "stopped (" + inst.last_exit + ")");
