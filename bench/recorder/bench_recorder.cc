@@ -3,7 +3,13 @@
 // columns); (b) that nothing is lost when events arrive at half that rate; (c) FlowHub
 // emit throughput with the recorder attached vs without. Prints one JSON line last.
 // Single-threaded driver; the recorder runs its own writer thread.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -111,6 +117,9 @@ std::vector<sf::FlowEvent> makePool(size_t payload_bytes) {
   return pool;
 }
 
+// Recorder options as the simulator uses them.
+sf::RecorderOptions recorderOptions() { return sf::RecorderOptions{}; }
+
 std::string freshPath(const std::filesystem::path& dir, const std::string& name) {
   static int n = 0;
   return (dir / (name + "-" + std::to_string(n++) + ".sqlite")).string();
@@ -175,7 +184,7 @@ std::vector<sf::FlowEventPtr> numbered(const std::vector<sf::FlowEvent>& pool, s
 // writer has committed the last one: the writer's sustained rate.
 double recorderEventsPerSecond(const std::string& path, const std::vector<sf::FlowEventPtr>& evs,
                                double* close_seconds = nullptr) {
-  sf::RecorderOptions opt;
+  sf::RecorderOptions opt = recorderOptions();
   opt.queue_capacity = evs.size();
   auto rec = sf::Recorder::create(path, sf::RunInfo{}, opt);
   if (!rec.ok()) {
@@ -207,7 +216,7 @@ Paced pacedRun(const std::string& path, const std::vector<sf::FlowEvent>& pool, 
                std::chrono::milliseconds duration) {
   sandbank::ShiftedClock sim;
   sf::FlowHub hub(sim);
-  auto rec = sf::Recorder::create(path, sf::RunInfo{});
+  auto rec = sf::Recorder::create(path, sf::RunInfo{}, recorderOptions());
   if (!rec.ok()) std::exit(1);
   hub.attachRecorder(*rec);
   Paced p;
@@ -243,16 +252,105 @@ double hubEmitsPerSecond(const std::vector<sf::FlowEvent>& pool, size_t n, const
   sf::FlowHub hub(sim);
   std::shared_ptr<sf::Recorder> rec;
   if (path) {
-    sf::RecorderOptions opt;
+    sf::RecorderOptions opt = recorderOptions();
     opt.queue_capacity = n;
     auto r = sf::Recorder::create(*path, sf::RunInfo{}, opt);
     if (!r.ok()) std::exit(1);
     rec = *r;
     hub.attachRecorder(rec);
   }
+  timespec c0{}, c1{};
+  rusage r0{}, r1{};
+  getrusage(RUSAGE_THREAD, &r0);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
   auto start = Clock::now();
   for (size_t i = 0; i < n; ++i) hub.emit(pool[i % pool.size()]);
   double rate = n / seconds(Clock::now() - start);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+  getrusage(RUSAGE_THREAD, &r1);
+  std::fprintf(stderr, "  emit %s: wall %.0f/s, cpu %.0f ns/emit, %ld voluntary / %ld forced switches\n",
+               path ? "on" : "off", rate,
+               ((c1.tv_sec - c0.tv_sec) * 1e9 + (c1.tv_nsec - c0.tv_nsec)) / n,
+               r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw);
+  if (rec) {
+    (void)rec->flush();
+    *dropped += rec->stats().dropped;
+    hub.attachRecorder(nullptr);
+    (void)rec->close();
+  }
+  return rate;
+}
+
+// The smallest real call: a 128-byte request and reply over loopback TCP to an echo
+// thread (what every RPC through the mesh costs at least), emitting two events per call
+// as the mesh does for a call and its trace context. Returns calls per second.
+double loopbackCallsPerSecond(const std::vector<sf::FlowEvent>& pool, size_t calls,
+                              const std::string* path, uint64_t* dropped) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener, 1) != 0 ||
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::perror("bench-recorder: loopback listener");
+    std::exit(1);
+  }
+  std::thread echo([listener] {
+    int c = ::accept(listener, nullptr, nullptr);
+    int one = 1;
+    ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char buf[128];
+    for (;;) {
+      size_t got = 0;
+      while (got < sizeof buf) {
+        ssize_t r = ::read(c, buf + got, sizeof buf - got);
+        if (r <= 0) {
+          ::close(c);
+          return;
+        }
+        got += static_cast<size_t>(r);
+      }
+      if (::write(c, buf, sizeof buf) != static_cast<ssize_t>(sizeof buf)) break;
+    }
+    ::close(c);
+  });
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::perror("bench-recorder: connect");
+    std::exit(1);
+  }
+  int one = 1;
+  ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+  sandbank::ShiftedClock sim;
+  sf::FlowHub hub(sim);
+  std::shared_ptr<sf::Recorder> rec;
+  if (path) {
+    auto r = sf::Recorder::create(*path, sf::RunInfo{}, recorderOptions());
+    if (!r.ok()) std::exit(1);
+    rec = *r;
+    hub.attachRecorder(rec);
+  }
+  char buf[128] = {};
+  auto start = Clock::now();
+  for (size_t i = 0; i < calls; ++i) {
+    if (::write(client, buf, sizeof buf) != static_cast<ssize_t>(sizeof buf)) std::exit(1);
+    size_t got = 0;
+    while (got < sizeof buf) {
+      ssize_t r = ::read(client, buf + got, sizeof buf - got);
+      if (r <= 0) std::exit(1);
+      got += static_cast<size_t>(r);
+    }
+    hub.emit(pool[(2 * i) % pool.size()]);
+    hub.emit(pool[(2 * i + 1) % pool.size()]);
+  }
+  double rate = calls / seconds(Clock::now() - start);
+  ::close(client);
+  echo.join();
+  ::close(listener);
   if (rec) {
     (void)rec->flush();
     *dropped += rec->stats().dropped;
@@ -273,6 +371,18 @@ int main() {
   const auto evs = numbered(pool, kRows);
   const auto evs_payload = numbered(pool_payload, kRows);
 
+  // BENCH_ONLY=emit runs part (c) alone (for profiling); the JSON line needs all parts.
+  const bool emit_only = std::getenv("BENCH_ONLY") && std::string(std::getenv("BENCH_ONLY")) == "emit";
+  if (emit_only) {
+    uint64_t d = 0;
+    for (int r = 0; r < kReps; ++r) {
+      hubEmitsPerSecond(pool_payload, 200'000, nullptr, &d);
+      std::string p = freshPath(dir, "emit");
+      hubEmitsPerSecond(pool_payload, 200'000, &p, &d);
+    }
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
   // (a) sustained rate vs raw SQLite, interleaved, after one warm-up of each.
   (void)rawSqliteRowsPerSecond(freshPath(dir, "warm-raw"), pool);
   (void)recorderEventsPerSecond(freshPath(dir, "warm-rec"), evs);
@@ -315,6 +425,20 @@ int main() {
   const double off_rate = median(off), on_rate = median(on);
   std::fprintf(stderr, "hub emit: recorder off %.0f/s, on %.0f/s (recorder drops %llu)\n",
                off_rate, on_rate, (unsigned long long)emit_dropped);
+
+  // (c2) calls over loopback TCP, two events each, recorder on vs off.
+  const size_t n_calls = 20'000;
+  uint64_t call_dropped = 0;
+  (void)loopbackCallsPerSecond(pool_payload, n_calls / 4, nullptr, &call_dropped);
+  std::vector<double> calls_off, calls_on;
+  for (int r = 0; r < kReps; ++r) {
+    calls_off.push_back(loopbackCallsPerSecond(pool_payload, n_calls, nullptr, &call_dropped));
+    std::string p = freshPath(dir, "calls");
+    calls_on.push_back(loopbackCallsPerSecond(pool_payload, n_calls, &p, &call_dropped));
+  }
+  const double calls_off_rate = median(calls_off), calls_on_rate = median(calls_on);
+  std::fprintf(stderr, "loopback calls: recorder off %.0f/s, on %.0f/s (recorder drops %llu)\n",
+               calls_off_rate, calls_on_rate, (unsigned long long)call_dropped);
   std::filesystem::remove_all(dir);
 
   nlohmann::ordered_json out;
@@ -331,20 +455,25 @@ int main() {
       {"no_loss_at_half_rate", paced.dropped == 0 && paced.written == paced.emitted},
       {"hub_emits_per_s_recorder_on", on_rate},
       {"hub_emit_recorder_drops", emit_dropped},
+      {"loopback_calls_per_s_recorder_on", calls_on_rate},
+      {"loopback_call_recorder_drops", call_dropped},
   };
   out["baseline"] = {
       {"raw_sqlite_rows_per_s", raw_rate},
       {"hub_emits_per_s_recorder_off", off_rate},
+      {"loopback_calls_per_s_recorder_off", calls_off_rate},
   };
   out["ratios"] = {
       {"recording_vs_raw_sqlite", rec_rate / raw_rate},
       {"recording_with_payloads_vs_raw_sqlite", rec_payload_rate / raw_rate},
       {"emit_recorder_on_vs_off", on_rate / off_rate},
+      {"loopback_calls_recorder_on_vs_off", calls_on_rate / calls_off_rate},
   };
   out["goal"] = {
       {"recording_vs_raw_sqlite", ">=0.8"},
       {"recording_with_payloads_vs_raw_sqlite", ">=0.8"},
       {"emit_recorder_on_vs_off", ">=0.9"},
+      {"loopback_calls_recorder_on_vs_off", ">=0.9"},
   };
   std::cout << out.dump() << std::endl;
   return paced.dropped == 0 ? 0 : 1;

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <nlohmann/json.hpp>
 
+#include "event_codec.h"
 #include "recording_schema.h"
 #include "sqlite_util.h"
 
@@ -17,6 +18,9 @@ namespace sandbank::flow {
 namespace {
 constexpr std::array<std::string_view, 5> kProcessStateNames = {"starting", "ready", "exited",
                                                                 "restarting", "killed"};
+
+// How long the writer lets a partial batch gather before writing it.
+constexpr auto kLinger = std::chrono::milliseconds(5);
 
 RecorderOptions normalized(RecorderOptions o) {
   if (o.batch_size == 0) o.batch_size = 1;
@@ -105,7 +109,7 @@ Result<std::shared_ptr<Recorder>> Recorder::create(const std::string& path, RunI
   SANDBANK_RETURN_IF_ERROR(db->rollback.prepare(h, "ROLLBACK"));
   SANDBANK_RETURN_IF_ERROR(db->insert_event.prepare(
       h, std::string("INSERT INTO events(") + schema::kEventColumns +
-             ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+             ") VALUES (?,?,?,?,?,?,?,?,?,?)"));
   SANDBANK_RETURN_IF_ERROR(
       db->insert_trace.prepare(h, "INSERT INTO traces(trace_no, trace_id) VALUES (?, ?)"));
   SANDBANK_RETURN_IF_ERROR(db->insert_payload.prepare(h, "INSERT INTO payloads(bytes) VALUES (?)"));
@@ -140,7 +144,9 @@ bool Recorder::record(std::shared_ptr<const FlowEvent> event) {
     pending_events_.push_back(std::move(event));
     ++queued_;
     ++events_queued_;
-    wake = writer_waiting_;
+    // Wake the writer once per full batch; smaller amounts wait for its linger timeout.
+    // A wake-up per event cost a futex call per emit whenever the writer was idle.
+    wake = writer_waiting_ && pending_events_.size() == options_.batch_size;
   }
   if (wake) writer_cv_.notify_one();
   return true;
@@ -156,7 +162,7 @@ bool Recorder::queueOther(OtherRecord r) {
     }
     pending_other_.push_back(std::move(r));
     ++queued_;
-    wake = writer_waiting_;
+    wake = writer_waiting_ && pending_other_.size() == options_.batch_size;
   }
   if (wake) writer_cv_.notify_one();
   return true;
@@ -173,12 +179,24 @@ void Recorder::writerLoop() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      while (pending_events_.empty() && pending_other_.empty() && !stopping_) {
+      // Wait for a full batch, a flush, close, or kLinger with something pending.
+      auto deadline = std::chrono::steady_clock::now() + kLinger;
+      while (!stopping_ && flush_waiters_ == 0 &&
+             pending_events_.size() < options_.batch_size &&
+             pending_other_.size() < options_.batch_size) {
         writer_waiting_ = true;
-        writer_cv_.wait(lock);
+        const auto woke = writer_cv_.wait_until(lock, deadline);
         writer_waiting_ = false;
+        if (woke == std::cv_status::timeout) {
+          if (!pending_events_.empty() || !pending_other_.empty()) break;
+          deadline = std::chrono::steady_clock::now() + kLinger;
+        }
       }
-      if (pending_events_.empty() && pending_other_.empty()) break;  // stopping, drained
+      if (pending_events_.empty() && pending_other_.empty()) {
+        if (stopping_) break;  // drained
+        flush_cv_.notify_all();  // a flush with nothing pending is already done
+        continue;
+      }
       peak_pending_ = std::max<uint64_t>(peak_pending_, pending_events_.size());
       events.swap(pending_events_);
       others.swap(pending_other_);
@@ -214,6 +232,7 @@ Status Recorder::writeBatch(std::vector<std::shared_ptr<const FlowEvent>>& event
     SANDBANK_RETURN_IF_ERROR(d.step(d.begin, "begin"));
     Status s;
     std::vector<const std::string*> new_traces;  // added to trace_nos in this transaction
+    std::string ext;                              // reused for every row
     if (first) {
       for (auto& o : others) {
         if (auto* p = std::get_if<ProcessRecord>(&o)) {
@@ -276,28 +295,15 @@ Status Recorder::writeBatch(std::vector<std::shared_ptr<const FlowEvent>>& event
         }
         st.i64(2, it->second);
       }
-      st.text(3, e.span_id);
-      st.text(4, e.parent_span_id);
-      st.i64(5, e.start_sim_us);
-      st.i64(6, e.end_sim_us);
-      st.i64(7, e.start_real_us);
-      st.i64(8, e.end_real_us);
-      st.i64(9, static_cast<int>(e.kind));
-      st.text(10, e.source);
-      st.text(11, e.destination);
-      st.text(12, e.method);
-      st.text(13, e.topic);
-      st.i64(14, e.partition);
-      st.i64(15, e.offset);
-      st.text(16, e.consumer_group);
-      st.text(17, e.keyspace);
-      st.text(18, e.table);
-      st.text(19, e.partition_key);
-      st.text(20, e.status);
-      st.i64(21, e.size);
-      if (payload_id) st.i64(22, payload_id); else st.null(22);
-      st.text(23, e.payload_type);
-      st.text(24, e.detail);
+      st.i64(3, e.start_sim_us);
+      st.i64(4, e.end_sim_us);
+      st.i64(5, static_cast<int>(e.kind));
+      st.text(6, e.source);
+      st.text(7, e.destination);
+      st.text(8, e.status);
+      if (payload_id) st.i64(9, payload_id); else st.null(9);
+      codec::encodeExt(e, &ext);
+      st.blob(10, ext);
       s = d.step(st, "write event");
     }
     if (s.ok()) s = d.step(d.commit, "commit");
@@ -317,7 +323,11 @@ Status Recorder::writeBatch(std::vector<std::shared_ptr<const FlowEvent>>& event
 Status Recorder::flush() {
   std::unique_lock lock(mu_);
   const uint64_t target = queued_;
+  if (done_ >= target) return error_;
+  ++flush_waiters_;
+  writer_cv_.notify_one();
   flush_cv_.wait(lock, [&] { return done_ >= target; });
+  --flush_waiters_;
   return error_;
 }
 

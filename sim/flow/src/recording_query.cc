@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "event_codec.h"
 #include "recording_schema.h"
 #include "sandbank/flow/flow_query.h"
 #include "sqlite_util.h"
@@ -46,33 +47,21 @@ Result<std::unique_ptr<RecordingFlowQuery>> RecordingFlowQuery::open(const std::
 namespace {
 
 // Reads the event columns (in schema::kEventColumns order) plus the payload bytes.
-FlowEvent readEvent(const sqlite::Stmt& s) {
+Result<FlowEvent> readEvent(const sqlite::Stmt& s, const std::string& path) {
   FlowEvent e;
   e.id = static_cast<uint64_t>(s.colI64(0));
   e.trace_id = s.colText(1);
-  e.span_id = s.colText(2);
-  e.parent_span_id = s.colText(3);
-  e.start_sim_us = s.colI64(4);
-  e.end_sim_us = s.colI64(5);
-  e.start_real_us = s.colI64(6);
-  e.end_real_us = s.colI64(7);
-  e.kind = static_cast<FlowKind>(s.colI64(8));
-  e.source = s.colText(9);
-  e.destination = s.colText(10);
-  e.method = s.colText(11);
-  e.topic = s.colText(12);
-  e.partition = static_cast<int32_t>(s.colI64(13));
-  e.offset = s.colI64(14);
-  e.consumer_group = s.colText(15);
-  e.keyspace = s.colText(16);
-  e.table = s.colText(17);
-  e.partition_key = s.colText(18);
-  e.status = s.colText(19);
-  e.size = s.colI64(20);
-  // 21 is payload_id
-  e.payload_type = s.colText(22);
-  e.detail = s.colText(23);
-  e.payload = s.colBlob(24);
+  e.start_sim_us = s.colI64(2);
+  e.end_sim_us = s.colI64(3);
+  e.kind = static_cast<FlowKind>(s.colI64(4));
+  e.source = s.colText(5);
+  e.destination = s.colText(6);
+  e.status = s.colText(7);
+  // 8 is payload_id
+  if (!codec::decodeExt(s.colBlob(9), &e))
+    return FailedPrecondition("event " + std::to_string(e.id) + " in " + path +
+                              " has malformed packed fields");
+  e.payload = s.colBlob(10);
   return e;
 }
 
@@ -159,7 +148,7 @@ Result<std::vector<FlowEvent>> RecordingFlowQuery::events(const FlowFilter& filt
   std::vector<FlowEvent> out;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    FlowEvent e = readEvent(s);
+    SANDBANK_ASSIGN_OR_RETURN(FlowEvent e, readEvent(s, conn_->path));
     if (!filter.matches(e)) continue;
     out.push_back(std::move(e));
     if (limit > 0 && out.size() >= limit) break;
@@ -174,7 +163,7 @@ Result<std::vector<TraceSummary>> RecordingFlowQuery::traces(size_t limit) {
   // Newest first so LIMIT keeps the newest, reversed below.
   std::string sql =
       "SELECT tr.trace_id, t.first_id, t.last_id, t.start_us, t.end_us, t.n, t.errors, "
-      "f.source, f.method FROM ("
+      "f.source, f.ext FROM ("
       " SELECT trace_no, MIN(id) AS first_id, MAX(id) AS last_id,"
       " MIN(start_sim_us) AS start_us, MAX(end_sim_us) AS end_us, COUNT(*) AS n,"
       " SUM(CASE WHEN status IS NOT 'OK' OR kind = " +
@@ -198,7 +187,11 @@ Result<std::vector<TraceSummary>> RecordingFlowQuery::traces(size_t limit) {
     t.events = static_cast<uint64_t>(s.colI64(5));
     t.errors = static_cast<uint64_t>(s.colI64(6));
     t.root_source = s.colText(7);
-    t.root_method = s.colText(8);
+    FlowEvent root;
+    if (!codec::decodeExt(s.colBlob(8), &root))
+      return FailedPrecondition("event " + std::to_string(t.first_event_id) + " in " +
+                                conn_->path + " has malformed packed fields");
+    t.root_method = std::move(root.method);
     out.push_back(std::move(t));
   }
   if (rc != SQLITE_DONE) return sqlite::error(conn_->db, "listing traces in " + conn_->path);

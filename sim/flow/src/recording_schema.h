@@ -35,28 +35,14 @@ CREATE TABLE traces(
 CREATE TABLE events(
   id INTEGER PRIMARY KEY,
   trace_no INTEGER REFERENCES traces(trace_no),
-  span_id TEXT,
-  parent_span_id TEXT,
   start_sim_us INTEGER NOT NULL,
   end_sim_us INTEGER NOT NULL,
-  start_real_us INTEGER NOT NULL,
-  end_real_us INTEGER NOT NULL,
   kind INTEGER NOT NULL,
   source TEXT,
   destination TEXT,
-  method TEXT,
-  topic TEXT,
-  partition_no INTEGER NOT NULL,
-  record_offset INTEGER NOT NULL,
-  consumer_group TEXT,
-  keyspace TEXT,
-  table_name TEXT,
-  partition_key TEXT,
   status TEXT,
-  size INTEGER NOT NULL,
   payload_id INTEGER REFERENCES payloads(id),
-  payload_type TEXT,
-  detail TEXT);
+  ext BLOB NOT NULL);
 CREATE TABLE processes(
   id INTEGER PRIMARY KEY,
   time_sim_us INTEGER NOT NULL,
@@ -95,11 +81,11 @@ CREATE INDEX IF NOT EXISTS logs_by_time ON logs(time_sim_us);
 )sql";
 
 // Column order shared by the event INSERT and the reader's SELECT (which reads the trace
-// id through `traces` in place of trace_no).
+// id through `traces` in place of trace_no). `ext` holds every other FlowEvent field,
+// packed by event_codec.h: SQL filters only on the columns, and FlowFilter decides the
+// rest after decoding.
 inline constexpr const char* kEventColumns =
-    "id, trace_no, span_id, parent_span_id, start_sim_us, end_sim_us, start_real_us, "
-    "end_real_us, kind, source, destination, method, topic, partition_no, record_offset, "
-    "consumer_group, keyspace, table_name, partition_key, status, size, payload_id, "
-    "payload_type, detail";
+    "id, trace_no, start_sim_us, end_sim_us, kind, source, destination, status, payload_id, "
+    "ext";
 
 }  // namespace sandbank::flow::schema

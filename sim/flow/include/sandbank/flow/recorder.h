@@ -1,6 +1,7 @@
 // Recorder: writes one run into one SQLite file (WAL, synchronous=NORMAL) on its own
 // thread, in batched transactions with prepared statements. Producers only append to an
-// in-memory queue; a full queue drops the event and counts it.
+// in-memory queue; a full queue drops the event and counts it. The writer wakes for a
+// full batch, a flush or close, and otherwise writes what gathered every 5 ms.
 // Thread-safety: every public method may be called from any thread.
 //
 // Schema (see recorder.cc for the exact DDL; kRecordingSchemaVersion names it):
@@ -142,6 +143,7 @@ class Recorder final : public FlowSink {
   std::vector<std::shared_ptr<const FlowEvent>> pending_events_;  // guarded by mu_
   std::vector<OtherRecord> pending_other_;                        // guarded by mu_
   bool writer_waiting_ = false;  // guarded by mu_
+  int flush_waiters_ = 0;        // guarded by mu_ (flush() calls waiting)
   bool stopping_ = false;        // guarded by mu_
   bool closed_ = false;          // guarded by mu_
   uint64_t queued_ = 0;          // guarded by mu_ (events + other records accepted)
