@@ -1,8 +1,14 @@
 // bench-mesh: p50/p99 latency of a unary Echo call through the mesh against the same call
 // made directly to the same bare gRPC echo server, measured interleaved in one run.
+// As in a real run, the caller, the mesh (the simulator) and the service are three
+// processes: this binary re-executes itself as `--backend` and as `--mesh ADDRESS`.
 // The mesh runs as the simulator runs it: a fault engine (no rules), a flow sink and the
 // payload decoder naming payload types. Prints one JSON line last (see bench/README.md).
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -80,17 +86,28 @@ std::string descriptorSetNextToBinary() {
   return ec ? std::string() : (exe.parent_path() / "sandbank.desc").string();
 }
 
-}  // namespace
+// Serves until the parent goes away (stdin closes), after printing "PORT <n>".
+void serveUntilStdinCloses(int port) {
+  std::printf("PORT %d\n", port);
+  std::fflush(stdout);
+  char buf[64];
+  while (read(0, buf, sizeof buf) > 0) {
+  }
+}
 
-int main() {
+int runBackend() {
   BareEcho service;
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
   auto server = builder.BuildAndStart();
-  const std::string backend = "127.0.0.1:" + std::to_string(port);
+  serveUntilStdinCloses(port);
+  server->Shutdown();
+  return 0;
+}
 
+int runMesh(const std::string& backend) {
   sandbank::mesh::InMemoryServiceDirectory directory;
   directory.addEndpoint("echo", backend);
   CountingSink sink;
@@ -112,13 +129,74 @@ int main() {
     std::fprintf(stderr, "bench-mesh: %s\n", mesh.status().toString().c_str());
     return 1;
   }
+  serveUntilStdinCloses((*mesh)->port());
+  (*mesh)->shutdown();
+  std::fprintf(stderr, "bench-mesh: the mesh reported %lld calls\n", static_cast<long long>(sink.events()));
+  return 0;
+}
+
+// A child process running this binary with `args`; its "PORT n" line is read back.
+struct Child {
+  pid_t pid = -1;
+  int to_child = -1;
+  int port = 0;
+};
+
+Child spawnSelf(const std::vector<std::string>& args) {
+  int in[2], out[2];
+  if (pipe(in) != 0 || pipe(out) != 0) {
+    std::perror("bench-mesh: pipe");
+    std::exit(1);
+  }
+  Child c;
+  c.pid = fork();
+  if (c.pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    close(in[1]);
+    close(out[0]);
+    std::vector<char*> argv;
+    std::string self = "/proc/self/exe";
+    argv.push_back(self.data());
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  c.to_child = in[1];
+  FILE* f = fdopen(out[0], "r");
+  if (!f || std::fscanf(f, "PORT %d", &c.port) != 1 || c.port <= 0) {
+    std::fprintf(stderr, "bench-mesh: child %s did not report a port\n", args[0].c_str());
+    std::exit(1);
+  }
+  return c;
+}
+
+void stop(Child& c) {
+  close(c.to_child);
+  int status = 0;
+  waitpid(c.pid, &status, 0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "--backend") return runBackend();
+  if (argc >= 3 && std::string(argv[1]) == "--mesh") return runMesh(argv[2]);
+
+  Child backend_process = spawnSelf({"--backend"});
+  const std::string backend = "127.0.0.1:" + std::to_string(backend_process.port);
+  Child mesh_process = spawnSelf({"--mesh", backend});
+  const std::string mesh_address = "127.0.0.1:" + std::to_string(mesh_process.port);
 
   auto direct = sandbank::testing::Echo::NewStub(grpc::CreateChannel(backend, grpc::InsecureChannelCredentials()));
   grpc::ChannelArguments args;
   args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, "echo");
   auto via_mesh = sandbank::testing::Echo::NewStub(
-      grpc::CreateCustomChannel((*mesh)->address(), grpc::InsecureChannelCredentials(), args));
-
+      grpc::CreateCustomChannel(mesh_address, grpc::InsecureChannelCredentials(), args));
   EchoRequest request;
   request.set_text("ping");
   request.set_payload(std::string(64, 'x'));
@@ -143,15 +221,15 @@ int main() {
     mesh_p99.push_back(percentile(m, 0.99));
     std::fprintf(stderr, "rep %d: direct p50 %.1f us, mesh p50 %.1f us\n", rep, direct_p50.back(), mesh_p50.back());
   }
-  (*mesh)->shutdown();
-  server->Shutdown();
+  stop(mesh_process);
+  stop(backend_process);
 
   double dp50 = median(direct_p50), dp99 = median(direct_p99);
   double mp50 = median(mesh_p50), mp99 = median(mesh_p99);
   std::printf(
-      "{\"bench\":\"mesh\",\"metrics\":{\"mesh_unary_p50_us\":%.1f,\"mesh_unary_p99_us\":%.1f,"
-      "\"flow_events\":%lld},\"baseline\":{\"direct_unary_p50_us\":%.1f,\"direct_unary_p99_us\":%.1f},"
+      "{\"bench\":\"mesh\",\"metrics\":{\"mesh_unary_p50_us\":%.1f,\"mesh_unary_p99_us\":%.1f"
+      "},\"baseline\":{\"direct_unary_p50_us\":%.1f,\"direct_unary_p99_us\":%.1f},"
       "\"ratios\":{\"unary_p50_vs_direct\":%.2f},\"goal\":{\"unary_p50_vs_direct\":\"<=1.5\"}}\n",
-      mp50, mp99, static_cast<long long>(sink.events()), dp50, dp99, mp50 / dp50);
+      mp50, mp99, dp50, dp99, mp50 / dp50);
   return 0;
 }

@@ -427,6 +427,20 @@ class ProxyCall {
     sstream_.Finish(status, begin(kServerFinish));
   }
 
+  // True when the call ended because its deadline passed. A call that runs out of time
+  // ends cancelled on one side or another: the caller's own timer usually fires first and
+  // resets the stream, while the mesh's copy of the deadline is a little later (the
+  // grpc-timeout header is rounded up, to within about 1% or 10 ms). The caller saw
+  // DEADLINE_EXCEEDED either way, so that is what gets recorded.
+  bool ranOutOfTime() const {
+    auto deadline = sctx_.deadline();
+    if (deadline == std::chrono::system_clock::time_point::max()) return false;
+    int64_t deadline_us = toMicros(deadline);
+    int64_t now_us = realMicrosNow();
+    int64_t slack_us = std::max<int64_t>(20'000, (deadline_us - event_.start_real_us) / 50);
+    return now_us >= deadline_us - slack_us;
+  }
+
   // Runs once, with no operation outstanding: reports the call and frees it.
   void finishAndDelete() {
     const MeshOptions& opts = mesh_.options();
@@ -434,10 +448,7 @@ class ProxyCall {
     event_.end_real_us = realMicrosNow();
     StatusCode code = static_cast<StatusCode>(final_status_.error_code());
     if (cancelled_ && code == StatusCode::kOk) code = StatusCode::kCancelled;
-    if (cancelled_ && (dropping_ || code == StatusCode::kCancelled) &&
-        sctx_.deadline() <= std::chrono::system_clock::now()) {
-      code = StatusCode::kDeadlineExceeded;
-    }
+    if ((dropping_ || code == StatusCode::kCancelled) && ranOutOfTime()) code = StatusCode::kDeadlineExceeded;
     event_.status = std::string(statusCodeName(code));
     std::string detail;
     if (!endpoint_.empty()) detail = "endpoint " + endpoint_ + "; ";
