@@ -22,6 +22,7 @@ TEST_F(MeshProxyTest, UnaryCallReachesBackendWithMetadataAndIsRecorded) {
   grpc::ClientContext ctx;
   withDeadline(ctx, 10s);
   ctx.AddMetadata("x-custom", "forty-two");
+  ctx.AddMetadata("x-blob-bin", std::string("\x00\xff\x10", 3));
   ctx.AddMetadata("sandbank-source", "gateway");
   EchoRequest request;
   request.set_text("hello");
@@ -36,6 +37,8 @@ TEST_F(MeshProxyTest, UnaryCallReachesBackendWithMetadataAndIsRecorded) {
   auto md = backend1_.lastMetadata();
   ASSERT_EQ(md.count("x-custom"), 1u);
   EXPECT_EQ(md.find("x-custom")->second, "forty-two");
+  ASSERT_EQ(md.count("x-blob-bin"), 1u);
+  EXPECT_EQ(md.find("x-blob-bin")->second, std::string("\x00\xff\x10", 3));
   // The backend's own initial metadata comes back through the mesh.
   auto served = ctx.GetServerInitialMetadata().find("x-served-by");
   ASSERT_NE(served, ctx.GetServerInitialMetadata().end());
@@ -223,6 +226,28 @@ TEST_F(MeshProxyTest, CallerCancellationReachesTheBackend) {
   auto events = sink_.waitFor(flow::FlowKind::kRpc, 1);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].status, "CANCELLED");
+}
+
+TEST_F(MeshProxyTest, BackendGoingAwayMidCallEndsTheCallersCall) {
+  auto backend = std::make_unique<EchoBackend>("doomed-1");
+  directory_.addEndpoint("doomed", backend->address());
+  grpc::ClientContext ctx;
+  withDeadline(ctx, 60s);
+  EchoRequest request;
+  request.set_text("block");
+  EchoReply reply;
+  grpc::Status status;
+  Latch finished;
+  stub("doomed")->async()->Echo(&ctx, &request, &reply, [&](grpc::Status s) {
+    status = std::move(s);
+    finished.set();
+  });
+  ASSERT_TRUE(backend->block_started.waitFor(10s));
+  backend.reset();  // shuts the server down, cancelling the call on its side
+  ASSERT_TRUE(finished.waitFor(10s));
+  EXPECT_TRUE(status.error_code() == grpc::StatusCode::CANCELLED ||
+              status.error_code() == grpc::StatusCode::UNAVAILABLE)
+      << status.error_code() << " " << status.error_message();
 }
 
 TEST_F(MeshProxyTest, CallsAreSpreadRoundRobinOverHealthyEndpoints) {
