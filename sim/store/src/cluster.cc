@@ -425,19 +425,7 @@ struct Cluster::Impl {
   static std::vector<std::vector<Value>> liveRows(const TableSchema& t, const PartitionUpdate& p, int64_t now_us,
                                                   int64_t limit, bool reversed) {
     std::vector<std::vector<Value>> out;
-    auto emitRow = [&](const RowData& r) {
-      bool live = r.marker.liveAt(now_us);
-      std::vector<Value> values(t.columns.size());
-      for (size_t i = 0; i < t.partition_key.size(); ++i) values[t.partition_key[i]] = p.key[i];
-      for (size_t i = 0; i < t.clustering.size() && i < r.clustering.size(); ++i) values[t.clustering[i]] = r.clustering[i];
-      for (size_t i = 0; i < t.regular.size() && i < r.cells.size(); ++i) {
-        if (r.cells[i].liveAt(now_us)) {
-          live = true;
-          values[t.regular[i]] = r.cells[i].value;
-        }
-      }
-      if (live) out.push_back(std::move(values));
-    };
+    auto emitRow = [&](const RowData& r) { appendLiveRow(t, p.key, r.clustering, r.marker, r.cells, now_us, &out); };
     if (reversed) {
       for (auto it = p.rows.rbegin(); it != p.rows.rend(); ++it) {
         if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
@@ -768,10 +756,16 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
     if (isLocal(cl) && n.dc != cn.dc) continue;
     candidates.push_back(r);
   }
-  std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
+  {
+    // A stable insertion sort: replica sets are tiny and std::stable_sort would allocate.
     auto key = [&](int x) { return std::make_pair(m.nodes[x]->slow_ns.load(std::memory_order_relaxed), x != coord ? 1 : 0); };
-    return key(a) < key(b);
-  });
+    for (size_t i = 1; i < candidates.size(); ++i) {
+      int v = candidates[i];
+      size_t j = i;
+      for (; j > 0 && key(v) < key(candidates[j - 1]); --j) candidates[j] = candidates[j - 1];
+      candidates[j] = v;
+    }
+  }
   if (static_cast<int>(candidates.size()) < required || required > static_cast<int>(replicas.size())) {
     return storeError(StoreError::kUnavailable,
                       "Cannot achieve consistency level " + std::string(consistencyName(cl)) + " (required " +
@@ -804,6 +798,21 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
     }
     ++answered;
     slowest = std::max(slowest, l);
+    if (candidates.size() == 1) {
+      // One replica answers alone (CL ONE): no digest to compare, read straight out.
+      ReadOutcome one;
+      one.replicas_contacted = 1;
+      one.simulated_latency = Duration(l);
+      one.rows = r.store.readLive(request.table, key_bytes, request.key, token, bounds, now, request.limit,
+                                  request.reversed);
+      if (m.flow_enabled) {
+        m.emit(flow::FlowKind::kReplicaRead, cn.name, r.name, "READ", t, request.key, "OK", what, &ctx, now, l / 1000);
+        m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "READ", t,
+               request.key, "OK", "CL=" + std::string(consistencyName(cl)) + " rows " + std::to_string(one.rows.size()),
+               &ctx, now, l / 1000);
+      }
+      return one;
+    }
     slices.push_back(r.store.read(request.table, key_bytes, request.key, token, bounds));
     if (m.flow_enabled) m.emit(flow::FlowKind::kReplicaRead, cn.name, r.name, "READ", t, request.key, "OK", what, &ctx, now, l / 1000);
   }

@@ -249,6 +249,38 @@ PartitionUpdate ReplicaStore::read(const std::shared_ptr<const TableSchema>& t, 
   return empty;
 }
 
+std::vector<std::vector<Value>> ReplicaStore::readLive(const std::shared_ptr<const TableSchema>& t,
+                                                       const std::string& key_bytes, const std::vector<Value>& key,
+                                                       int64_t token, const SliceBounds& bounds, int64_t now_us,
+                                                       int64_t limit, bool reversed) {
+  std::vector<std::vector<Value>> out;
+  TableStore* ts = find(t->id);
+  if (ts == nullptr) return out;
+  Shard& shard = ts->shards[shardOf(token)];
+  std::lock_guard lock(shard.mu);
+  ++shard.reads;
+  auto it = shard.partitions.find(PartitionKeyView{token, key_bytes});
+  if (it == shard.partitions.end()) return out;
+  const StoredPartition& p = it->second;
+  if (p.has_solo) {
+    static const std::vector<Value> kNoClustering;
+    if (limit != 0) appendLiveRow(*t, key, kNoClustering, p.solo.marker, p.solo.cells, now_us, &out);
+    return out;
+  }
+  auto r = bounds.start ? p.rows.lower_bound(bounds.start->prefix) : p.rows.begin();
+  for (; r != p.rows.end(); ++r) {
+    if (!afterStart(*t, r->first, bounds.start)) continue;
+    if (!beforeEnd(*t, r->first, bounds.end)) break;
+    if (!reversed && limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
+    appendLiveRow(*t, key, r->first, r->second.marker, r->second.cells, now_us, &out);
+  }
+  if (reversed) {
+    std::reverse(out.begin(), out.end());
+    if (limit >= 0 && static_cast<int64_t>(out.size()) > limit) out.resize(limit);
+  }
+  return out;
+}
+
 void ReplicaStore::truncate(uint32_t table_id) {
   TableStore* ts = find(table_id);
   if (ts == nullptr) return;

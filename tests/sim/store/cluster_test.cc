@@ -368,6 +368,16 @@ TEST_F(ClusterTest, ClusteringRangeReadsHonourOrderAndLimit) {
   auto reversed = rows("SELECT day FROM entries WHERE account = 'a' ORDER BY day ASC LIMIT 2", {}, CL::kQuorum);
   ASSERT_EQ(reversed.size(), 2u);
   EXPECT_EQ(reversed[0][0], Value::integer(1));
+  // A read answered by one replica takes a separate path; it must agree.
+  const char* queries[] = {
+      "SELECT day, seq FROM entries WHERE account = 'a'",
+      "SELECT day, seq FROM entries WHERE account = 'a' AND day >= 2 AND day < 4",
+      "SELECT amount FROM entries WHERE account = 'a' AND day = 4 AND seq > 1 LIMIT 1",
+      "SELECT day, seq FROM entries WHERE account = 'a' ORDER BY day ASC LIMIT 4",
+  };
+  for (const char* q : queries) {
+    EXPECT_EQ(rows(q, {}, CL::kOne), rows(q, {}, CL::kQuorum)) << q;
+  }
 }
 
 TEST_F(ClusterTest, CompositePartitionKeysAndBatchesAtomicPerPartition) {
