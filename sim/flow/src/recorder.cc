@@ -175,15 +175,18 @@ bool Recorder::recordScenario(ScenarioResult r) { return queueOther(std::move(r)
 void Recorder::writerLoop() {
   std::vector<std::shared_ptr<const FlowEvent>> events;
   std::vector<OtherRecord> others;
-  events.reserve(pending_events_.capacity());
+  events.reserve(std::min<size_t>(options_.queue_capacity, 1 << 14));
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      // Wait for a full batch, a flush, close, or kLinger with something pending.
+      // Write when something is pending and a batch is full, a flush waits, or kLinger
+      // has passed; or when closing. Otherwise sleep in kLinger steps.
       auto deadline = std::chrono::steady_clock::now() + kLinger;
-      while (!stopping_ && flush_waiters_ == 0 &&
-             pending_events_.size() < options_.batch_size &&
-             pending_other_.size() < options_.batch_size) {
+      while (!stopping_) {
+        const bool has = !pending_events_.empty() || !pending_other_.empty();
+        if (has && (flush_waiters_ > 0 || pending_events_.size() >= options_.batch_size ||
+                    pending_other_.size() >= options_.batch_size))
+          break;
         writer_waiting_ = true;
         const auto woke = writer_cv_.wait_until(lock, deadline);
         writer_waiting_ = false;
@@ -192,11 +195,7 @@ void Recorder::writerLoop() {
           deadline = std::chrono::steady_clock::now() + kLinger;
         }
       }
-      if (pending_events_.empty() && pending_other_.empty()) {
-        if (stopping_) break;  // drained
-        flush_cv_.notify_all();  // a flush with nothing pending is already done
-        continue;
-      }
+      if (pending_events_.empty() && pending_other_.empty()) break;  // closing, drained
       peak_pending_ = std::max<uint64_t>(peak_pending_, pending_events_.size());
       events.swap(pending_events_);
       others.swap(pending_other_);
