@@ -615,12 +615,11 @@ class BusConsumer::Impl {
       d.offset = r.offset();
       d.delivery_attempt = r.delivery_attempt();
       d.append_us = r.append_us();
-      pb::ProducerRecord& rec = *r.mutable_record();
-      if (rec.has_key()) d.message.key = std::move(*rec.mutable_key());
-      d.message.value = std::move(*rec.mutable_value());
+      if (r.has_key()) d.message.key = std::move(*r.mutable_key());
+      d.message.value = std::move(*r.mutable_value());
       d.message.partition = r.partition();
-      d.message.timestamp_us = rec.timestamp_us();
-      for (auto& h : *rec.mutable_headers()) {
+      d.message.timestamp_us = r.timestamp_us();
+      for (auto& h : *r.mutable_headers()) {
         d.message.headers.emplace_back(std::move(*h.mutable_key()), std::move(*h.mutable_value()));
       }
       Status result;

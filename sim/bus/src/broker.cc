@@ -422,14 +422,18 @@ Result<ProduceAck> Broker::appendLocked(const std::string& topic_name, std::vect
   const bool want_events = flow_ != nullptr && events != nullptr;
   const bool lose_ack = t->lose_acks > 0;
   for (size_t i = 0; i < records.size(); ++i) {
+    records[i].partition = ack.positions[i].partition;
+    if (records[i].timestamp_us == 0) records[i].timestamp_us = now_us;
+  }
+  // One allocation per batch: each log entry shares ownership of the batch and points
+  // at its own record (aliasing shared_ptr), so retention can still drop entries singly.
+  auto block = std::make_shared<std::vector<Record>>(std::move(records));
+  for (size_t i = 0; i < block->size(); ++i) {
     Partition& part = t->partitions[ack.positions[i].partition];
-    Record& r = records[i];
-    r.partition = ack.positions[i].partition;
-    if (r.timestamp_us == 0) r.timestamp_us = now_us;
-    const int64_t bytes = static_cast<int64_t>(r.sizeBytes());
+    std::shared_ptr<const Record> shared(block, &(*block)[i]);
+    const int64_t bytes = static_cast<int64_t>(shared->sizeBytes());
     const int64_t offset = part.log_end++;
     ack.positions[i].offset = offset;
-    auto shared = std::make_shared<const Record>(std::move(r));
     if (want_events) {
       flow::FlowEvent e = makeEvent(flow::FlowKind::kPublish, now_us);
       e.source = options.client_id.empty() ? "producer" : options.client_id;
@@ -453,8 +457,8 @@ Result<ProduceAck> Broker::appendLocked(const std::string& topic_name, std::vect
     }
   }
   if (seq) {
-    seq->next = options.base_sequence + static_cast<int64_t>(records.size());
-    seq->recent.push_back({options.base_sequence, records.size(), ack.positions});
+    seq->next = options.base_sequence + static_cast<int64_t>(block->size());
+    seq->recent.push_back({options.base_sequence, block->size(), ack.positions});
     if (seq->recent.size() > 5) seq->recent.pop_front();
   }
   ++appends_;
@@ -462,7 +466,7 @@ Result<ProduceAck> Broker::appendLocked(const std::string& topic_name, std::vect
   if (lose_ack) {
     --t->lose_acks;
     return kafkaStatus(KafkaError::kRequestTimedOut,
-                       "fault: the ack for " + std::to_string(records.size()) + " record(s) to '" +
+                       "fault: the ack for " + std::to_string(block->size()) + " record(s) to '" +
                            topic_name + "' was lost; the records were written");
   }
   return ack;

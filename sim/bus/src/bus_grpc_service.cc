@@ -47,7 +47,13 @@ Record fromProto(const pb::ProducerRecord& in) {
   return r;
 }
 
-void toProto(const Record& r, pb::ProducerRecord* out) {
+void toProto(const Delivery& d, pb::ConsumerRecord* out) {
+  out->set_topic(d.topic);
+  out->set_partition(d.partition);
+  out->set_offset(d.offset);
+  out->set_append_us(d.append_us);
+  out->set_delivery_attempt(d.delivery_attempt);
+  const Record& r = *d.record;
   if (r.key) out->set_key(*r.key);
   out->set_value(r.value);
   for (const auto& h : r.headers) {
@@ -56,16 +62,6 @@ void toProto(const Record& r, pb::ProducerRecord* out) {
     ph->set_value(h.value);
   }
   out->set_timestamp_us(r.timestamp_us);
-  out->set_partition(r.partition);
-}
-
-void toProto(const Delivery& d, pb::ConsumerRecord* out) {
-  out->set_topic(d.topic);
-  out->set_partition(d.partition);
-  out->set_offset(d.offset);
-  out->set_append_us(d.append_us);
-  out->set_delivery_attempt(d.delivery_attempt);
-  toProto(*d.record, out->mutable_record());
 }
 
 void toProto(const TopicPartition& tp, pb::TopicPartitionRef* out) {

@@ -102,7 +102,7 @@ TEST_F(BusGrpcTest, ProduceThenBrowseReturnsRecordsInOrder) {
   ASSERT_TRUE(stub_->Browse(&c3, browse, &page).ok());
   ASSERT_EQ(page.records_size(), 3);
   EXPECT_EQ(page.records(0).offset(), 2);
-  EXPECT_EQ(page.records(0).record().value(), "entry-2");
+  EXPECT_EQ(page.records(0).value(), "entry-2");
   EXPECT_EQ(page.log_end(), 5);
 }
 
