@@ -1,7 +1,11 @@
 // Tests for sim/core: Status/Result, durations, did-you-mean, log lines, clocks.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "sandbank/core/clock.h"
+#include "sandbank/core/clock_file.h"
 #include "sandbank/core/duration.h"
 #include "sandbank/core/log.h"
 #include "sandbank/core/result.h"
@@ -110,6 +114,24 @@ TEST(Clock, ManualClockMovesOnlyWhenTold) {
   EXPECT_EQ(clock.now(), t0);
   clock.advance(std::chrono::seconds(3));
   EXPECT_EQ(clock.now() - t0, std::chrono::seconds(3));
+}
+
+TEST(SharedClock, AdvancingTheWriterMovesEveryReader) {
+  std::string path = ::testing::TempDir() + "/clock-" + std::to_string(::getpid());
+  auto writer = SharedClockOffset::create(path);
+  ASSERT_TRUE(writer.ok()) << writer.status().toString();
+  auto reader = SharedClockOffset::open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status().toString();
+  SharedOffsetClock clock(*reader);
+  EXPECT_EQ((*reader)->offset(), Duration(0));
+  (*writer)->advance(std::chrono::hours(24 * 7));
+  (*writer)->advance(std::chrono::hours(-1));  // ignored
+  EXPECT_EQ((*reader)->offset(), std::chrono::hours(24 * 7));
+  EXPECT_GE(clock.now() - std::chrono::system_clock::now(), std::chrono::hours(24 * 7 - 1));
+  (*reader)->advance(std::chrono::hours(1));  // a read-only mapping cannot move time
+  EXPECT_EQ((*writer)->offset(), std::chrono::hours(24 * 7));
+  EXPECT_FALSE(SharedClockOffset::open(path + ".missing").ok());
+  std::remove(path.c_str());
 }
 
 TEST(StrongId, DistinctTypesCompareByValue) {
