@@ -362,6 +362,7 @@ class ProxyCall {
 
   void onClientRead(bool ok) {
     if (!ok || done_) {
+      if (unary_ && !done_) copyInitialMetadata();  // headers sent before an error
       finishClient();
       return;
     }

@@ -46,6 +46,7 @@ class EchoBackend::Service final
     }
     auto* reactor = ctx->DefaultReactor();
     if (request->text() == "fail") {
+      ctx->AddInitialMetadata("x-failed-by", owner_.instance_);
       ctx->AddTrailingMetadata("x-reason", "frozen");
       reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "account frozen", "detail-bytes"));
       return reactor;

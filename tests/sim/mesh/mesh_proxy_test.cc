@@ -128,6 +128,7 @@ TEST_F(MeshProxyTest, ErrorsPassThroughWithCodeMessageDetailsAndTrailers) {
   auto trailer = ctx.GetServerTrailingMetadata().find("x-reason");
   ASSERT_NE(trailer, ctx.GetServerTrailingMetadata().end());
   EXPECT_EQ(std::string(trailer->second.data(), trailer->second.size()), "frozen");
+  EXPECT_EQ(ctx.GetServerInitialMetadata().count("x-failed-by"), 1u);
   auto events = sink_.waitFor(flow::FlowKind::kRpc, 1);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].status, "FAILED_PRECONDITION");
@@ -155,6 +156,7 @@ TEST_F(MeshProxyTest, UnaryCallsBehaveTheSameOnTheGenericPath) {
   EXPECT_EQ(status.error_message(), "account frozen");
   EXPECT_EQ(status.error_details(), "detail-bytes");
   EXPECT_EQ(ctx.GetServerTrailingMetadata().count("x-reason"), 1u);
+  EXPECT_EQ(ctx.GetServerInitialMetadata().count("x-failed-by"), 1u);
   auto events = sink_.waitFor(flow::FlowKind::kRpc, 2);
   ASSERT_EQ(events.size(), 2u);
   std::multiset<std::string> statuses;
