@@ -221,14 +221,10 @@ void ReplicaStore::apply(const std::shared_ptr<const TableSchema>& t, const Part
     shard.log.push_back(CommitLogEntry{shard.appended, now_us, t->id, u.token, approxBytes(u)});
   }
   ++shard.appended;
-  auto it = shard.partitions.find(PartitionKeyView{u.token, u.key_bytes});
-  if (it == shard.partitions.end()) {
-    it = shard.partitions.emplace(PartitionKey{u.token, u.key_bytes}, StoredPartition(ts->schema.get())).first;
-    it->second.key = u.key;
-    it->second.token = u.token;
-  }
-  mergeInto(*ts->schema, it->second, u);
-  if (isEmpty(it->second)) shard.partitions.erase(it);
+  StoredPartition* p = shard.partitions.findOrInsert(u.token, u.key_bytes, ts->schema.get());
+  if (p->key.empty()) p->key = u.key;
+  mergeInto(*ts->schema, *p, u);
+  if (isEmpty(*p)) shard.partitions.erase(u.token, u.key_bytes);
 }
 
 PartitionUpdate ReplicaStore::read(const std::shared_ptr<const TableSchema>& t, const std::string& key_bytes,
@@ -238,8 +234,7 @@ PartitionUpdate ReplicaStore::read(const std::shared_ptr<const TableSchema>& t, 
     Shard& shard = ts->shards[shardOf(token)];
     std::lock_guard lock(shard.mu);
     ++shard.reads;
-    auto it = shard.partitions.find(PartitionKeyView{token, key_bytes});
-    if (it != shard.partitions.end()) return sliceOf(*t, it->second, key_bytes, bounds);
+    if (const StoredPartition* p = shard.partitions.find(token, key_bytes)) return sliceOf(*t, *p, key_bytes, bounds);
   }
   PartitionUpdate empty;
   empty.table_id = t->id;
@@ -259,9 +254,9 @@ std::vector<std::vector<Value>> ReplicaStore::readLive(const std::shared_ptr<con
   Shard& shard = ts->shards[shardOf(token)];
   std::lock_guard lock(shard.mu);
   ++shard.reads;
-  auto it = shard.partitions.find(PartitionKeyView{token, key_bytes});
-  if (it == shard.partitions.end()) return out;
-  const StoredPartition& p = it->second;
+  const StoredPartition* found = shard.partitions.find(token, key_bytes);
+  if (found == nullptr) return out;
+  const StoredPartition& p = *found;
   if (p.has_solo) {
     static const std::vector<Value> kNoClustering;
     if (limit != 0) appendLiveRow(*t, key, kNoClustering, p.solo.marker, p.solo.cells, now_us, &out);
@@ -295,10 +290,10 @@ int64_t ReplicaStore::compact(int64_t now_us) {
   for (TableStore* ts : allTables()) {
     for (Shard& s : ts->shards) {
       std::lock_guard lock(s.mu);
-      for (auto it = s.partitions.begin(); it != s.partitions.end();) {
-        purged += purge(*ts->schema, it->second, now_us);
-        it = isEmpty(it->second) ? s.partitions.erase(it) : std::next(it);
-      }
+      s.partitions.forEach([&](const std::string&, StoredPartition& p) {
+        purged += purge(*ts->schema, p, now_us);
+        return isEmpty(p);
+      });
     }
   }
   return purged;
@@ -311,7 +306,10 @@ void ReplicaStore::forEachPartition(uint32_t table_id, const std::function<void(
     std::vector<PartitionUpdate> copies;
     {
       std::lock_guard lock(s.mu);
-      for (const auto& [k, p] : s.partitions) copies.push_back(sliceOf(*ts->schema, p, k.bytes, SliceBounds{}));
+      s.partitions.forEach([&](const std::string& kb, StoredPartition& p) {
+        copies.push_back(sliceOf(*ts->schema, p, kb, SliceBounds{}));
+        return false;
+      });
     }
     for (const PartitionUpdate& u : copies) fn(u);
   }

@@ -18,33 +18,10 @@
 
 #include "sandbank/store/cluster.h"
 #include "sandbank/store/partition.h"
+#include "partition_index.h"
+#include "replica_store_types.h"
 
 namespace sandbank::store {
-
-struct ClusteringLess {
-  const TableSchema* table;
-  bool operator()(const std::vector<Value>& a, const std::vector<Value>& b) const {
-    return compareClustering(*table, a, b) < 0;
-  }
-};
-
-struct StoredRow {
-  RowMarker marker;
-  Deletion deletion;
-  std::vector<Cell> cells;
-};
-
-struct StoredPartition {
-  explicit StoredPartition(const TableSchema* t) : rows(ClusteringLess{t}) {}
-  std::vector<Value> key;
-  int64_t token = 0;
-  Deletion deletion;
-  // Tables with clustering columns keep rows ordered here...
-  std::map<std::vector<Value>, StoredRow, ClusteringLess> rows;
-  // ...tables without them have at most one row, kept inline (no tree node to chase).
-  StoredRow solo;
-  bool has_solo = false;
-};
 
 // A slice of clustering keys in the table's clustering order. An empty optional bound
 // is unbounded on that side.
@@ -109,34 +86,9 @@ class ReplicaStore {
   int64_t readsServed();
 
  private:
-  // Partitions are keyed by (token, key bytes) and hashed by the token the coordinator
-  // already computed, with heterogeneous lookup so finding one copies nothing.
-  struct PartitionKey {
-    int64_t token;
-    std::string bytes;
-  };
-  struct PartitionKeyView {
-    int64_t token;
-    std::string_view bytes;
-  };
-  struct KeyHash {
-    using is_transparent = void;
-    // noexcept and cheap, so the table does not cache hash codes at the far end of each
-    // (large) node: walking a bucket then touches only the node's first cache line.
-    size_t operator()(const PartitionKey& k) const noexcept { return mix(k.token); }
-    size_t operator()(const PartitionKeyView& k) const noexcept { return mix(k.token); }
-    static size_t mix(int64_t t) noexcept { return static_cast<size_t>(static_cast<uint64_t>(t) * 0x9e3779b97f4a7c15ULL); }
-  };
-  struct KeyEq {
-    using is_transparent = void;
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const {
-      return a.token == b.token && std::string_view(a.bytes) == std::string_view(b.bytes);
-    }
-  };
   struct alignas(64) Shard {
     std::mutex mu;
-    std::unordered_map<PartitionKey, StoredPartition, KeyHash, KeyEq> partitions;  // guarded by mu
+    PartitionIndex partitions;  // guarded by mu: partitions by (token, key bytes)
     std::deque<CommitLogEntry> log;                                                // guarded by mu
     int64_t appended = 0;                                                          // guarded by mu
     int64_t reads = 0;                                                             // guarded by mu
