@@ -455,6 +455,7 @@ class BusConsumer::Impl {
       std::lock_guard lock(mu_);
       if (stopped_) return;
       stopped_ = true;
+      stopping_ = true;
       if (consume_ctx_) consume_ctx_->TryCancel();
     }
     cv_.notify_all();
@@ -603,6 +604,8 @@ class BusConsumer::Impl {
       }
     } add_handled{this, &handled};
     for (auto& r : *batch.mutable_records()) {
+      // Stopping mid-batch is safe: whatever is not committed is delivered again.
+      if (stopping_.load(std::memory_order_relaxed)) break;
       const auto tp = std::make_pair(r.topic(), r.partition());
       auto ex = expect.find(tp);
       if (ex != expect.end()) {
@@ -690,6 +693,7 @@ class BusConsumer::Impl {
   mutable std::mutex mu_;
   std::condition_variable cv_;                   // signalled on stop
   bool stopped_ = false;                         // guarded by mu_
+  std::atomic<bool> stopping_{false};            // stopped_, readable without mu_
   grpc::ClientContext* consume_ctx_ = nullptr;   // guarded by mu_; the open Consume call
   std::string member_id_;                        // guarded by mu_
   int32_t generation_ = 0;                       // guarded by mu_

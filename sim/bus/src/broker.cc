@@ -185,18 +185,22 @@ Status Broker::createTopic(const std::string& name, const TopicConfig& config) {
     t->config = config;
     t->partitions.resize(static_cast<size_t>(config.partitions));
     topics_[name] = std::move(t);
-    // Groups subscribed to a topic that did not exist yet now get its partitions, as a
-    // Kafka consumer's metadata refresh would trigger.
-    for (auto& [gname, g] : groups_) {
-      bool subscribed = false;
-      for (const auto& [mid, m] : g->members) {
-        if (std::find(m.topics.begin(), m.topics.end(), name) != m.topics.end()) subscribed = true;
-      }
-      if (subscribed) rebalance(*g, "topic " + name + " created", &events);
-    }
+    rebalanceSubscribersLocked(name, &events);
   }
   emitAll(events);
   return OkStatus();
+}
+
+void Broker::rebalanceSubscribersLocked(const std::string& topic, std::vector<flow::FlowEvent>* events) {
+  // Groups subscribed to a topic that did not exist yet now get its partitions, as a
+  // Kafka consumer's metadata refresh would trigger.
+  for (auto& [gname, g] : groups_) {
+    bool subscribed = false;
+    for (const auto& [mid, m] : g->members) {
+      if (std::find(m.topics.begin(), m.topics.end(), topic) != m.topics.end()) subscribed = true;
+    }
+    if (subscribed) rebalance(*g, "topic " + topic + " created", events);
+  }
 }
 
 Status Broker::deleteTopic(const std::string& name) {
@@ -877,6 +881,7 @@ Result<NackOutcome> Broker::nack(const std::string& group, const std::string& me
           t->config = dc;
           t->partitions.resize(static_cast<size_t>(dc.partitions));
           topics_[outcome.dead_letter_topic] = std::move(t);
+          rebalanceSubscribersLocked(outcome.dead_letter_topic, &events);
         }
         if (original) {
           Record copy = *original;

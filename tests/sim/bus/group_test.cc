@@ -273,6 +273,29 @@ TEST_F(GroupTest, RecordThatKeepsFailingMovesToTheDeadLetterTopic) {
   EXPECT_EQ(*dead[0].record->header("dlq.original.offset"), "0");
 }
 
+TEST_F(GroupTest, GroupSubscribedToADeadLetterTopicGetsItWhenItAppears) {
+  produceN("payments", 1, 0);
+  Membership m = join("g");
+  JoinOptions o;
+  o.client_id = "dlq-reader";
+  o.topics = {"payments.dlq.g"};
+  o.offset_reset = OffsetReset::kEarliest;
+  auto reader = broker_.joinGroup("dlq-readers", o);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE(reader->assignment.empty());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(pollAll("g", m).size(), 1u);
+    ASSERT_TRUE(broker_.nack("g", m.member_id, m.generation, {"payments", 0}, 0, "bad").ok());
+  }
+  auto rejoined = broker_.joinGroup("dlq-readers", {.member_id = reader->member_id, .topics = {}});
+  ASSERT_TRUE(rejoined.ok());
+  EXPECT_EQ(rejoined->assignment.size(), 4u);
+  auto got = broker_.poll("dlq-readers", rejoined->member_id, rejoined->generation, 10);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->records.size(), 1u);
+  EXPECT_EQ(got->records[0].record->value, "v0");
+}
+
 TEST_F(GroupTest, DelayedGroupSeesRecordsOnlyAfterTheDelay) {
   produceN("payments", 2, 0);
   Membership m = join("g");

@@ -255,6 +255,7 @@ class Broker {
   void compactPartition(Partition& p);
   void expireMembers(Group& g, int64_t now_us, std::vector<flow::FlowEvent>* events);
   void rebalance(Group& g, const std::string& reason, std::vector<flow::FlowEvent>* events);
+  void rebalanceSubscribersLocked(const std::string& topic, std::vector<flow::FlowEvent>* events);
   Status checkMember(Group& g, const std::string& member_id, int32_t generation,
                      KafkaError stale_error, Member** out);
   Result<ProduceAck> appendLocked(const std::string& topic_name, std::vector<Record>& records,
