@@ -562,6 +562,9 @@ Result<std::shared_ptr<Backend>> Mesh::Impl::pickBackend(const std::string& serv
     // The caller decides about retries; the mesh forwards each attempt once. Dropping the
     // retry layer also saves a copy of every message on the hot path.
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    // No optional filters (see the server's note in start()): the backend enforces the
+    // deadline we forward, and the caller's cancellation reaches this call via TryCancel.
+    args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
     backend = std::make_shared<Backend>();
     backend->channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
     backend->stub = std::make_unique<grpc::GenericStub>(backend->channel);
@@ -576,6 +579,11 @@ Status Mesh::Impl::start() {
   builder.RegisterAsyncGenericService(&service_);
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
+  // The minimal filter stack leaves out optional filters, among them the server-side
+  // deadline timer: the deadline is still read from grpc-timeout and forwarded, and a
+  // caller whose deadline passes resets the stream itself, which cancels the call here
+  // (drop faults rely on that). Measured ~5% off the unary p50 through the mesh.
+  builder.AddChannelArgument(GRPC_ARG_MINIMAL_STACK, 1);
   for (int i = 0; i < opts_.threads; ++i) cqs_.push_back(builder.AddCompletionQueue());
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
