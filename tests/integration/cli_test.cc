@@ -204,7 +204,7 @@ TEST_F(CliTest, BadManifestStartsNothingAndNamesTheLine) {
 
 TEST_F(CliTest, UntilHealthyReportsAFailingServiceAndExitsNonZero) {
   std::string path = writeManifest("crash.yaml",
-                                   "services:\n  c: {command: echo-service, env: {ECHO_EXIT_AFTER: 1ms, ECHO_EXIT_CODE: '4'}}\n");
+                                   "services:\n  c: {command: echo-service, env: {ECHO_UNHEALTHY_FOR: 1h, ECHO_EXIT_AFTER: 1ms, ECHO_EXIT_CODE: '4'}}\n");
   CommandResult r = run("up -f " + path + " --until-healthy");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("c-1 failed: exit 4"));

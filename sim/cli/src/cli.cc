@@ -23,6 +23,7 @@ int runCli(int argc, char** argv) {
   up_cmd->add_flag("--until-healthy", up.until_healthy,
                    "exit once every service is ready (0) or one failed (1), stopping everything");
   up_cmd->add_flag("--logs", up.follow_logs, "print service output once everything is up");
+  up_cmd->add_option("--record", up.record, "record every event, process change and log line to this SQLite file");
   up_cmd->add_option("--timeout", timeout, "how long services may take to become ready")->capture_default_str();
 
   ClientOptions client;
@@ -48,6 +49,15 @@ int runCli(int argc, char** argv) {
     if (std::string(name) == "kill") cmd->add_option("-s,--signal", signal, "KILL, TERM, INT, STOP, CONT or HUP")->capture_default_str();
     actions[name] = cmd;
   }
+  FlowDumpOptions flow_dump;
+  bool dump = false;
+  auto* flow_cmd = app.add_subcommand("flow", "Show recorded message flow as a sequence diagram");
+  flow_cmd->add_flag("--dump", dump, "print the trace (the default action)");
+  flow_cmd->add_option("--trace", flow_dump.trace, "trace id (default: the most recent trace)");
+  flow_cmd->add_flag("--all", flow_dump.all, "every trace, oldest first");
+  flow_cmd->add_option("--format", flow_dump.format, "text, json or mermaid")->capture_default_str();
+  flow_cmd->add_option("recording", flow_dump.recording, "recording file (from sandbank up --record)");
+
   auto* down = app.add_subcommand("down", "Stop the running simulator and every service it started");
 
   try {
@@ -72,6 +82,7 @@ int runCli(int argc, char** argv) {
   for (const auto& [name, cmd] : actions)
     if (cmd->parsed()) return runServiceAction(client, name, service, signal);
   if (down->parsed()) return runDown(client);
+  if (flow_cmd->parsed()) return runFlowDump(flow_dump);
   return 2;
 }
 

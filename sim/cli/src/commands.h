@@ -12,6 +12,7 @@ struct UpOptions {
   std::string state_file;  // run-state file to write
   bool until_healthy = false;  // stop everything and exit once all are ready
   bool follow_logs = false;    // print service logs once ready
+  std::string record;          // SQLite recording of the run; empty: none
   std::chrono::nanoseconds timeout = std::chrono::seconds(60);
 };
 int runUp(const UpOptions& options);
@@ -25,6 +26,14 @@ int runLogs(const ClientOptions& c, const std::string& service, bool follow, int
 int runServiceAction(const ClientOptions& c, const std::string& action, const std::string& service,
                      const std::string& signal);
 int runDown(const ClientOptions& c);
+
+struct FlowDumpOptions {
+  std::string recording;  // a recording file
+  std::string trace;      // empty: the most recent trace
+  bool all = false;       // every trace
+  std::string format = "text";
+};
+int runFlowDump(const FlowDumpOptions& o);
 
 // The folder holding the running executable (build/bin), where services are looked up.
 std::string binDir();

@@ -14,9 +14,7 @@
 #include <mutex>
 
 #include "commands.h"
-#include "sandbank/control/control_server.h"
-#include "sandbank/control/run_state.h"
-#include "sandbank/core/clock_file.h"
+#include "sandbank/control/simulator.h"
 #include "sandbank/core/log.h"
 #include "sandbank/supervisor/supervisor.h"
 #include "status_table.h"
@@ -63,77 +61,47 @@ int runUp(const UpOptions& o) {
   int shutdown_fd = ::eventfd(0, EFD_CLOEXEC);
 
   const bool tty = ::isatty(STDOUT_FILENO);
-  auto manifest = supervisor::loadManifest(o.manifest, {{"SANDBANK_BIN", binDir()}});
-  if (!manifest.ok()) {
-    std::cerr << "sandbank up: " << manifest.status().message() << "\n";
-    return 2;
-  }
-  std::string state_file = o.state_file.empty() ? control::defaultRunStatePath() : o.state_file;
-  if (auto existing = control::readRunState(state_file); existing.ok()) {
-    std::cerr << "sandbank up: a simulator is already running (pid " << existing->pid << ", " << existing->address
-              << "); stop it with `sandbank down` or pass --state FILE\n";
-    return 1;
-  }
-  std::string run_dir = std::filesystem::path(state_file).parent_path().string() + "/run-" + std::to_string(::getpid());
-  std::filesystem::create_directories(run_dir);
-  auto clock_file = SharedClockOffset::create(run_dir + "/clock");
-  if (!clock_file.ok()) {
-    std::cerr << "sandbank up: " << clock_file.status().message() << "\n";
-    return 1;
-  }
-
   std::mutex print_mu;
   bool ready_phase_done = false;  // guarded by print_mu: after it, events print as lines
 
-  auto launcher = supervisor::makeProcessLauncher();
-  auto prober = supervisor::makeHealthProber();
-  supervisor::SupervisorOptions sopts;
-  sopts.search_dirs = {binDir()};
-  sopts.extra_env["SANDBANK_CLOCK_FILE"] = (*clock_file)->path();
-  supervisor::Supervisor sup(*launcher, *prober, sopts);
-  sup.subscribeLifecycle([&](const supervisor::LifecycleEvent& e) {
+  control::SimulatorOptions so;
+  so.manifest_path = o.manifest;
+  so.state_file = o.state_file;
+  so.record_path = o.record;
+  so.bin_dir = binDir();
+  auto created = control::Simulator::create(so);
+  if (!created.ok()) {
+    std::cerr << "sandbank up: " << created.status().message() << "\n";
+    return created.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  std::unique_ptr<control::Simulator> sim = std::move(*created);
+  sim->setShutdownHandler([shutdown_fd] {
+    uint64_t one = 1;
+    (void)!::write(shutdown_fd, &one, sizeof one);
+  });
+  supervisor::Supervisor& sup = sim->supervisor();
+  std::vector<int> subscriptions;
+  subscriptions.push_back(sup.subscribeLifecycle([&](const supervisor::LifecycleEvent& e) {
     std::lock_guard lock(print_mu);
     if (tty && !ready_phase_done) return;  // the live table shows these
     std::cout << formatTimestamp(e.time).substr(11, 12) << "  " << e.instance << "  " << e.what
               << (e.detail.empty() ? "" : "  " + e.detail) << std::endl;
-  });
+  }));
   if (o.follow_logs) {
-    sup.subscribeLogs([&](const supervisor::LogLine& l) {
+    subscriptions.push_back(sup.subscribeLogs([&](const supervisor::LogLine& l) {
       std::lock_guard lock(print_mu);
       if (!ready_phase_done) return;
       std::cout << l.instance << " | " << l.raw << "\n";
-    });
+    }));
   }
-
-  control::ControlServerOptions copts;
-  copts.token = control::newToken();
-  copts.on_shutdown = [shutdown_fd] {
-    uint64_t one = 1;
-    (void)!::write(shutdown_fd, &one, sizeof one);
-  };
-  control::ControlServer server(sup, copts);
-  if (auto s = server.start(); !s.ok()) {
-    std::cerr << "sandbank up: control API: " << s.message() << "\n";
-    return 1;
-  }
-  control::RunState rs{server.address(), copts.token, ::getpid(), std::filesystem::absolute(o.manifest).string(),
-                       formatTimestamp(SystemClock::instance().now())};
-  if (auto s = control::writeRunState(state_file, rs); !s.ok()) {
-    std::cerr << "sandbank up: " << s.message() << "\n";
-    return 1;
-  }
-  auto cleanup = [&] {
-    (void)control::removeRunState(state_file);
-    std::error_code ec;
-    std::filesystem::remove_all(run_dir, ec);
-  };
+  const supervisor::Manifest& manifest = sim->manifest();
 
   auto t0 = std::chrono::steady_clock::now();
-  std::cout << "sandbank up: " << manifest->services.size() << " services from " << o.manifest
-            << "; control API on " << server.address() << std::endl;
-  if (auto s = sup.up(*manifest); !s.ok()) {
+  std::cout << "sandbank up: " << manifest.services.size() << " services from " << o.manifest
+            << "; control API on " << sim->controlAddress()
+            << (o.record.empty() ? "" : "; recording to " + o.record) << std::endl;
+  if (auto s = sim->up(); !s.ok()) {
     std::cerr << "sandbank up: " << s.message() << "\n";
-    cleanup();
     return 2;
   }
 
@@ -182,9 +150,8 @@ int runUp(const UpOptions& o) {
     rc = 0;
   }
   std::cout << "sandbank up: stopping " << sup.snapshot().size() << " instances" << std::endl;
-  sup.stopAll();
-  server.stop();
-  cleanup();
+  sim->stop();
+  for (int id : subscriptions) sup.unsubscribe(id);
   std::cout << "sandbank up: stopped" << std::endl;
   return rc;
 }

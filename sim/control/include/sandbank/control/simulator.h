@@ -1,0 +1,78 @@
+// Simulator: the composition root of one run - the shared simulated clock, the flow hub
+// and its recording, the supervisor and the control API - started and stopped as one.
+// `sandbank up` and the desktop app both run one of these.
+//
+//   Simulator ──owns──> SharedClockOffset (mapped file every service reads)
+//             ├──────> FlowHub ──> Recorder (SQLite file, optional)
+//             ├──────> Supervisor ──(process and log events)──> FlowHub / Recorder
+//             └──────> ControlServer (gRPC, token) + run-state file
+//
+// Thread-safety: start() and stop() from one thread; accessors from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sandbank/core/clock_file.h"
+#include "sandbank/core/result.h"
+#include "sandbank/flow/flow_hub.h"
+#include "sandbank/flow/recorder.h"
+#include "sandbank/supervisor/supervisor.h"
+
+namespace sandbank::control {
+
+class ControlServer;
+
+struct SimulatorOptions {
+  std::string manifest_path;
+  std::string state_file;   // run-state file; empty: defaultRunStatePath()
+  std::string record_path;  // SQLite recording; empty: no recording
+  std::string bin_dir;      // where services are looked up (build/bin)
+  uint64_t seed = 1;
+};
+
+class Simulator {
+ public:
+  // Loads the manifest, creates the run folder and clock, opens the recording, starts
+  // the control API and writes the run-state file. Services are not started yet.
+  // Errors: InvalidArgument for a bad manifest (file:line), FailedPrecondition when
+  // another simulator already owns the state file.
+  static Result<std::unique_ptr<Simulator>> create(SimulatorOptions options);
+  ~Simulator();  // stop()s
+
+  // Starts every service (dependency order; returns at once).
+  Status up();
+  // Stops every service, closes the recording, removes the run-state file. Idempotent.
+  void stop();
+
+  supervisor::Supervisor& supervisor() { return *supervisor_; }
+  flow::FlowHub& flow() { return *hub_; }
+  SharedClockOffset& clockOffset() { return *clock_offset_; }
+  const Clock& clock() const { return *clock_; }
+  const supervisor::Manifest& manifest() const { return manifest_; }
+  std::string controlAddress() const;
+  // Called when a client asks the simulator to shut down (sandbank down).
+  void setShutdownHandler(std::function<void()> handler);
+
+ private:
+  Simulator() = default;
+
+  SimulatorOptions options_;
+  supervisor::Manifest manifest_;
+  std::string state_file_;
+  std::string run_dir_;
+  std::shared_ptr<SharedClockOffset> clock_offset_;
+  std::unique_ptr<Clock> clock_;
+  std::unique_ptr<flow::FlowHub> hub_;
+  std::shared_ptr<flow::Recorder> recorder_;
+  std::unique_ptr<supervisor::ProcessLauncher> launcher_;
+  std::unique_ptr<supervisor::HealthProber> prober_;
+  std::unique_ptr<supervisor::Supervisor> supervisor_;
+  std::unique_ptr<ControlServer> control_;
+  std::function<void()> on_shutdown_;
+  std::mutex shutdown_mu_;  // guards on_shutdown_
+  bool stopped_ = false;
+};
+
+}  // namespace sandbank::control
