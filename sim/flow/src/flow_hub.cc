@@ -1,6 +1,7 @@
-// FlowHub and its subscriber queues. Locks: FlowHub::mu_ (ids, ring, subscriber list,
-// recorder pointer) is never held while a subscriber queue's mutex is taken, and no
-// allocation happens under it except the rare subscriber-list rebuild.
+// FlowHub and its subscriber queues. Locks: emit() never holds FlowHub::mu_ (ids, ring,
+// subscriber list, recorder pointer) while it takes a subscriber queue's or the
+// recorder's mutex, and allocates nothing under it. Lock order where both are held
+// (unsubscribe, stats): FlowHub::mu_ before a queue's mutex.
 #include "sandbank/flow/flow_hub.h"
 
 #include <algorithm>

@@ -215,5 +215,29 @@ TEST_F(FlowHubTest, AttachedRecorderGetsEveryEventWithHubIds) {
   EXPECT_EQ(events->back().id, 51u);
 }
 
+TEST_F(FlowHubTest, RecorderThatCannotKeepUpDropsAndCountsInsteadOfBlocking) {
+  testing::TempDir dir;
+  RecorderOptions tiny;
+  tiny.queue_capacity = 4;  // far less than the burst below
+  auto rec = Recorder::create(dir.file("run.sqlite"), RunInfo{}, tiny);
+  ASSERT_TRUE(rec.ok());
+  FlowHub hub(sim_, real_);
+  hub.attachRecorder(*rec);
+  for (int i = 0; i < 5000; ++i) hub.emit(rpcFrom("card", i + 1));
+  const uint64_t reported_by_hub = hub.stats().recorder_dropped;
+  hub.attachRecorder(nullptr);
+  ASSERT_TRUE((*rec)->close().ok());
+  RecorderStats s = (*rec)->stats();
+  EXPECT_EQ(s.written + s.dropped, 5000u);
+  EXPECT_GT(s.dropped, 0u);
+  EXPECT_LE(reported_by_hub, s.dropped);
+  auto q = RecordingFlowQuery::open(dir.file("run.sqlite"));
+  ASSERT_TRUE(q.ok());
+  auto run = (*q)->runInfo();
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->events_recorded, s.written);
+  EXPECT_EQ(run->events_dropped, s.dropped);
+}
+
 }  // namespace
 }  // namespace sandbank::flow
