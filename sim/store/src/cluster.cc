@@ -94,6 +94,18 @@ struct Cluster::Impl {
   std::map<std::string, std::unique_ptr<KeyspaceRuntime>> keyspaces;  // guarded by mu
   std::map<std::string, std::shared_ptr<const TableSchema>> tables;   // guarded by mu
   std::unordered_map<uint32_t, KeyspaceRuntime*> table_keyspace;      // guarded by mu
+  std::vector<KeyspaceRuntime*> keyspace_by_table;                     // guarded by mu; same, by id
+
+  // The keyspace runtime of a live table, or nullptr (callers hold mu).
+  KeyspaceRuntime* keyspaceOf(uint32_t table_id) const {
+    return table_id < keyspace_by_table.size() ? keyspace_by_table[table_id] : nullptr;
+  }
+  void setKeyspaceOf(uint32_t table_id, KeyspaceRuntime* ks) {
+    if (table_id >= keyspace_by_table.size()) keyspace_by_table.resize(table_id + 1, nullptr);
+    keyspace_by_table[table_id] = ks;
+    if (ks) table_keyspace[table_id] = ks;
+    else table_keyspace.erase(table_id);
+  }
   uint32_t next_table_id = 1;                                          // guarded by mu
 
   static constexpr size_t kClockStripes = 16;
@@ -535,7 +547,7 @@ Status Cluster::createTable(TableSchema table, bool if_not_exists) {
   if (table.partition_key.empty()) return storeError(StoreError::kInvalidQuery, "Table " + qn + " has no partition key");
   table.id = impl_->next_table_id++;
   auto schema = std::make_shared<const TableSchema>(std::move(table));
-  impl_->table_keyspace[schema->id] = ks->second.get();
+  impl_->setKeyspaceOf(schema->id, ks->second.get());
   impl_->tables[qn] = std::move(schema);
   return OkStatus();
 }
@@ -550,7 +562,7 @@ Status Cluster::dropKeyspace(const std::string& keyspace, bool if_exists) {
   for (auto t = impl_->tables.begin(); t != impl_->tables.end();) {
     if (t->second->keyspace == keyspace) {
       for (auto& n : impl_->nodes) n->store.truncate(t->second->id);
-      impl_->table_keyspace.erase(t->second->id);
+      impl_->setKeyspaceOf(t->second->id, nullptr);
       t = impl_->tables.erase(t);
     } else {
       ++t;
@@ -568,7 +580,7 @@ Status Cluster::dropTable(const std::string& keyspace, const std::string& table,
     return storeError(StoreError::kInvalidQuery, "Table " + keyspace + "." + table + " does not exist");
   }
   for (auto& n : impl_->nodes) n->store.truncate(it->second->id);
-  impl_->table_keyspace.erase(it->second->id);
+  impl_->setKeyspaceOf(it->second->id, nullptr);
   impl_->tables.erase(it);
   return OkStatus();
 }
@@ -629,11 +641,11 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
   // writes nothing anywhere.
   for (const PartitionWrite& w : request.partitions) {
     if (!w.table) return storeError(StoreError::kInvalidQuery, "write without a table");
-    auto ks = m.table_keyspace.find(w.table->id);
-    if (ks == m.table_keyspace.end()) return storeError(StoreError::kInvalidQuery, "Table " + w.table->qualifiedName() + " does not exist");
+    KeyspaceRuntime* ks = m.keyspaceOf(w.table->id);
+    if (ks == nullptr) return storeError(StoreError::kInvalidQuery, "Table " + w.table->qualifiedName() + " does not exist");
     std::string key_bytes = serializePartitionKey(w.table->partition_key_types, w.key);
     const int64_t token = murmur3Token(key_bytes);
-    const std::vector<int>& replicas = m.replicasOf(*ks->second, token);
+    const std::vector<int>& replicas = m.replicasOf(*ks, token);
     if (ctx.consistency != ConsistencyLevel::kAny) {
       int alive_count = 0;
       for (int r : replicas) alive_count += !m.nodes[r]->down.load(std::memory_order_relaxed);
@@ -734,14 +746,14 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
   if (!request.table) return storeError(StoreError::kInvalidQuery, "read without a table");
   const TableSchema& t = *request.table;
   std::shared_lock lock(m.mu);
-  auto ks = m.table_keyspace.find(t.id);
-  if (ks == m.table_keyspace.end()) return storeError(StoreError::kInvalidQuery, "Table " + t.qualifiedName() + " does not exist");
+  KeyspaceRuntime* ks = m.keyspaceOf(t.id);
+  if (ks == nullptr) return storeError(StoreError::kInvalidQuery, "Table " + t.qualifiedName() + " does not exist");
   SANDBANK_ASSIGN_OR_RETURN(int coord, m.pickCoordinator(ctx, StoreError::kReadTimeout));
   NodeRuntime& cn = *m.nodes[coord];
   const int64_t now = m.nowUs();
   std::string key_bytes = serializePartitionKey(t.partition_key_types, request.key);
   const int64_t token = murmur3Token(key_bytes);
-  const std::vector<int>& replicas = m.replicasOf(*ks->second, token);
+  const std::vector<int>& replicas = m.replicasOf(*ks, token);
 
   // How many replicas to ask: the CL's block-for, counted on all replicas as if alive.
   int required = m.blockFor(cl, replicas, cn.dc);
@@ -877,13 +889,13 @@ Result<CasOutcome> Cluster::cas(const CasRequest& request) {
   if (w.rows.size() > 1) return storeError(StoreError::kInvalidQuery, "a conditional write may touch only one row");
 
   std::shared_lock lock(m.mu);
-  auto ks = m.table_keyspace.find(t.id);
-  if (ks == m.table_keyspace.end()) return storeError(StoreError::kInvalidQuery, "Table " + t.qualifiedName() + " does not exist");
+  KeyspaceRuntime* ks = m.keyspaceOf(t.id);
+  if (ks == nullptr) return storeError(StoreError::kInvalidQuery, "Table " + t.qualifiedName() + " does not exist");
   SANDBANK_ASSIGN_OR_RETURN(int coord, m.pickCoordinator(ctx, StoreError::kWriteTimeout));
   NodeRuntime& cn = *m.nodes[coord];
   std::string key_bytes = serializePartitionKey(t.partition_key_types, w.key);
   const int64_t token = murmur3Token(key_bytes);
-  const std::vector<int>& replicas = m.replicasOf(*ks->second, token);
+  const std::vector<int>& replicas = m.replicasOf(*ks, token);
 
   std::lock_guard paxos(m.paxos[(std::hash<std::string>{}(key_bytes) ^ t.id) % m.paxos.size()]);
   const int64_t now = m.nowUs();
@@ -1033,7 +1045,7 @@ Result<NodeId> Cluster::addNode(const std::string& datacenter, bool stream) {
     const int index = static_cast<int>(impl_->nodes.size()) - 1;
     int64_t now = impl_->nowUs();
     for (auto& [qn, t] : impl_->tables) {
-      KeyspaceRuntime* ks = impl_->table_keyspace[t->id];
+      KeyspaceRuntime* ks = impl_->keyspaceOf(t->id);
       for (int i = 0; i < index; ++i) {
         impl_->nodes[i]->store.forEachPartition(t->id, [&](const PartitionUpdate& u) {
           const auto& reps = impl_->replicasOf(*ks, u.token);
@@ -1055,7 +1067,7 @@ Result<int64_t> Cluster::repair(const std::string& keyspace) {
   const int64_t now = m.nowUs();
   for (auto& [qn, t] : m.tables) {
     if (!keyspace.empty() && t->keyspace != keyspace) continue;
-    KeyspaceRuntime* ks = m.table_keyspace[t->id];
+    KeyspaceRuntime* ks = m.keyspaceOf(t->id);
     // Every partition any node holds, by key bytes.
     std::map<std::string, PartitionUpdate> keys;
     for (auto& n : m.nodes) {
