@@ -91,6 +91,7 @@ struct Cluster::Impl {
   std::vector<std::unique_ptr<NodeRuntime>> nodes;       // guarded by mu (append only)
   std::vector<int64_t> ring_tokens;                      // guarded by mu, sorted
   std::vector<int> ring_owner;                           // guarded by mu
+  std::vector<uint32_t> ring_bucket_start;               // guarded by mu: see ringIndex
   std::map<std::string, std::unique_ptr<KeyspaceRuntime>> keyspaces;  // guarded by mu
   std::map<std::string, std::shared_ptr<const TableSchema>> tables;   // guarded by mu
   std::unordered_map<uint32_t, KeyspaceRuntime*> table_keyspace;      // guarded by mu
@@ -164,9 +165,28 @@ struct Cluster::Impl {
 
   // --- topology (callers hold mu)
 
+  // The ring position owning `token`: the first ring token >= token, wrapping to 0. A
+  // bucket table over the token's top bits jumps close, then a short scan finishes (a
+  // binary search here mispredicts a branch per level on every request).
+  static constexpr int kRingBucketBits = 12;
+  static size_t ringBucket(int64_t token) {
+    return static_cast<size_t>((static_cast<uint64_t>(token) ^ 0x8000000000000000ULL) >> (64 - kRingBucketBits));
+  }
   int ringIndex(int64_t token) const {
-    auto it = std::lower_bound(ring_tokens.begin(), ring_tokens.end(), token);
-    return it == ring_tokens.end() ? 0 : static_cast<int>(it - ring_tokens.begin());
+    size_t i = ring_bucket_start[ringBucket(token)];
+    const size_t n = ring_tokens.size();
+    while (i < n && ring_tokens[i] < token) ++i;
+    return i == n ? 0 : static_cast<int>(i);
+  }
+  void rebuildRingBuckets() {
+    ring_bucket_start.assign(size_t{1} << kRingBucketBits, 0);
+    size_t i = 0;
+    for (size_t b = 0; b < ring_bucket_start.size(); ++b) {
+      // Smallest token of bucket b, in signed order (bucket 0 holds INT64_MIN...).
+      int64_t first = static_cast<int64_t>((static_cast<uint64_t>(b) << (64 - kRingBucketBits)) ^ 0x8000000000000000ULL);
+      while (i < ring_tokens.size() && ring_tokens[i] < first) ++i;
+      ring_bucket_start[b] = static_cast<uint32_t>(i);
+    }
   }
 
   std::vector<int> computeReplicas(const KeyspaceSchema& ks, int start) const {
@@ -212,6 +232,7 @@ struct Cluster::Impl {
     }
     std::sort(node->tokens.begin(), node->tokens.end());
     nodes.push_back(std::move(node));
+    rebuildRingBuckets();
     for (auto& [name, k] : keyspaces) computePlacement(*k);
   }
 

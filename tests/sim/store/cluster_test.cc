@@ -2,8 +2,10 @@
 // hints, read repair, last-write-wins, tombstones and gc_grace, joins without streaming,
 // TTL, batches and LWT.
 #include <atomic>
+#include <climits>
 #include <thread>
 
+#include "sandbank/store/murmur3.h"
 #include "store_fixture.h"
 
 namespace sandbank::store::testing {
@@ -467,6 +469,34 @@ TEST_F(ClusterTest, TruncateEmptiesTheTableOnEveryNode) {
   EXPECT_TRUE(holders("kv", {Value::integer(1)}).empty());
   ASSERT_TRUE(cluster_->nodeDown(NodeId(2)).ok());
   EXPECT_EQ(storeErrorOf(run("TRUNCATE kv").status()), StoreError::kUnavailable);
+}
+
+}  // namespace
+}  // namespace sandbank::store::testing
+
+namespace sandbank::store::testing {
+namespace {
+
+TEST_F(ClusterTest, PrimaryReplicaOwnsTheFirstRingTokenAtOrAfterTheKeyToken) {
+  start();
+  ASSERT_TRUE(run("CREATE TABLE kv (k int PRIMARY KEY, v text)").ok());
+  std::vector<std::pair<int64_t, int>> ring;
+  for (const NodeInfo& n : cluster_->nodes()) {
+    for (int64_t t : n.tokens) ring.emplace_back(t, n.id.value());
+  }
+  std::sort(ring.begin(), ring.end());
+  auto t = cluster_->table("ks", "kv");
+  for (int k = -500; k < 500; ++k) {
+    std::string bytes;
+    serializeValue(ColumnType::kInt, Value::integer(k), &bytes);
+    int64_t token = murmur3Token(bytes);
+    auto it = std::lower_bound(ring.begin(), ring.end(), std::make_pair(token, INT32_MIN));
+    int owner = it == ring.end() ? ring.front().second : it->second;
+    auto reps = cluster_->replicasFor(*t, {Value::integer(k)});
+    ASSERT_TRUE(reps.ok());
+    ASSERT_EQ(reps->size(), 3u);
+    EXPECT_EQ((*reps)[0].value(), owner) << "key " << k;
+  }
 }
 
 }  // namespace
