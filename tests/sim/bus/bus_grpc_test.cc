@@ -194,6 +194,85 @@ TEST_F(BusGrpcTest, ConsumeStreamAnnouncesRebalanceAndOldGenerationCommitFails) 
   reader->Finish().ok();
 }
 
+TEST_F(BusGrpcTest, ClientStreamedBatchesAreSummarisedAndAdminSeesLagAndMembers) {
+  ASSERT_TRUE(broker_.createTopic("t", {.partitions = 2}).ok());
+  ProduceStreamSummary summary;
+  grpc::ClientContext c1;
+  auto writer = stub_->ProduceStream(&c1, &summary);
+  for (int b = 0; b < 3; ++b) {
+    ProduceRequest req;
+    req.set_topic(b == 1 ? "missing" : "t");
+    for (int i = 0; i < 4; ++i) req.add_records()->set_value("v");
+    ASSERT_TRUE(writer->Write(req));
+  }
+  writer->WritesDone();
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_EQ(summary.batches(), 3);
+  EXPECT_EQ(summary.records(), 8);
+  EXPECT_EQ(summary.failed_batches(), 1);
+  EXPECT_EQ(summary.first_error().rfind("UnknownTopicOrPartition", 0), 0u) << summary.first_error();
+
+  JoinGroupRequest join;
+  join.set_group("g");
+  join.set_client_id("ledger");
+  join.add_topics("t");
+  join.set_assignor("roundrobin");
+  GroupMembership m;
+  grpc::ClientContext c2;
+  ASSERT_TRUE(stub_->JoinGroup(&c2, join, &m).ok());
+  CommitRequest commit;
+  commit.set_group("g");
+  commit.set_member_id(m.member_id());
+  commit.set_generation(m.generation());
+  auto* o = commit.add_offsets();
+  o->set_topic("t");
+  o->set_partition(0);
+  o->set_offset(1);
+  Empty empty;
+  grpc::ClientContext c3;
+  ASSERT_TRUE(stub_->Commit(&c3, commit, &empty).ok());
+
+  DescribeGroupRequest dg;
+  dg.set_group("g");
+  LagResponse lag;
+  grpc::ClientContext c4;
+  ASSERT_TRUE(stub_->Lag(&c4, dg, &lag).ok());
+  ASSERT_EQ(lag.partitions_size(), 2);
+  // 8 records over 2 partitions; partition 0 committed at 1.
+  int64_t end0 = broker_.describeTopic("t")->partitions[0].log_end;
+  int64_t end1 = broker_.describeTopic("t")->partitions[1].log_end;
+  EXPECT_EQ(end0 + end1, 8);
+  EXPECT_EQ(lag.total(), (end0 - 1) + end1);
+
+  GroupInfo info;
+  grpc::ClientContext c5;
+  ASSERT_TRUE(stub_->DescribeGroup(&c5, dg, &info).ok());
+  EXPECT_EQ(info.assignor(), "roundrobin");
+  EXPECT_EQ(info.state(), "Stable");
+  ASSERT_EQ(info.members_size(), 1);
+  EXPECT_EQ(info.members(0).client_id(), "ledger");
+  EXPECT_EQ(info.members(0).assignment_size(), 2);
+
+  DeleteTopicRequest del;
+  del.set_name("t");
+  grpc::ClientContext c6;
+  ASSERT_TRUE(stub_->DeleteTopic(&c6, del, &empty).ok());
+  DescribeTopicsRequest dt;
+  dt.add_names("t");
+  DescribeTopicsResponse topics;
+  grpc::ClientContext c7;
+  EXPECT_EQ(stub_->DescribeTopics(&c7, dt, &topics).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(BusAddress, ComesFromSandbankBusOrSaysWhatIsMissing) {
+  auto missing = kit::busAddress(kit::Config(std::map<std::string, std::string>{}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("SANDBANK_BUS"), std::string::npos);
+  auto set = kit::busAddress(kit::Config(std::map<std::string, std::string>{{"SANDBANK_BUS", "127.0.0.1:7400"}}));
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(*set, "127.0.0.1:7400");
+}
+
 TEST_F(BusGrpcTest, KitProducerAndConsumerDeliverEverythingAndDeadLetterPoison) {
   ASSERT_TRUE(broker_.createTopic("payments", {.partitions = 3}).ok());
   std::mutex mu;
