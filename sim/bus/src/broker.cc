@@ -38,11 +38,11 @@ struct LogEntry {
 
 int64_t realNowUs() { return toMicros(std::chrono::system_clock::now()); }
 
-flow::FlowEvent makeEvent(flow::FlowKind kind, int64_t sim_us) {
+flow::FlowEvent makeEvent(flow::FlowKind kind, int64_t sim_us, int64_t real_us = realNowUs()) {
   flow::FlowEvent e;
   e.kind = kind;
   e.start_sim_us = e.end_sim_us = sim_us;
-  e.start_real_us = e.end_real_us = realNowUs();
+  e.start_real_us = e.end_real_us = real_us;
   return e;
 }
 
@@ -424,6 +424,9 @@ Result<ProduceAck> Broker::appendLocked(const std::string& topic_name, std::vect
   }
 
   const bool want_events = flow_ != nullptr && events != nullptr;
+  const int64_t real_us = want_events ? realNowUs() : 0;  // one clock read per batch
+  const std::string source = options.client_id.empty() ? "producer" : options.client_id;
+  if (want_events) events->reserve(events->size() + records.size());
   const bool lose_ack = t->lose_acks > 0;
   for (size_t i = 0; i < records.size(); ++i) {
     records[i].partition = ack.positions[i].partition;
@@ -439,8 +442,8 @@ Result<ProduceAck> Broker::appendLocked(const std::string& topic_name, std::vect
     const int64_t offset = part.log_end++;
     ack.positions[i].offset = offset;
     if (want_events) {
-      flow::FlowEvent e = makeEvent(flow::FlowKind::kPublish, now_us);
-      e.source = options.client_id.empty() ? "producer" : options.client_id;
+      flow::FlowEvent e = makeEvent(flow::FlowKind::kPublish, now_us, real_us);
+      e.source = source;
       e.destination = "bus";
       e.topic = topic_name;
       e.partition = ack.positions[i].partition;
@@ -763,10 +766,13 @@ Result<PollResult> Broker::poll(const std::string& group, const std::string& mem
       const bool timed_out = std::chrono::steady_clock::now() >= deadline;
       if (!out.records.empty() || timed_out) {
         if (flow_) {
+          const int64_t real_us = realNowUs();
+          const std::string& destination = m->client_id.empty() ? member_id : m->client_id;
+          events.reserve(events.size() + out.records.size());
           for (const auto& d : out.records) {
-            flow::FlowEvent e = makeEvent(flow::FlowKind::kDeliver, now);
+            flow::FlowEvent e = makeEvent(flow::FlowKind::kDeliver, now, real_us);
             e.source = "bus";
-            e.destination = m->client_id.empty() ? member_id : m->client_id;
+            e.destination = destination;
             e.consumer_group = group;
             e.topic = d.topic;
             e.partition = d.partition;
@@ -774,7 +780,8 @@ Result<PollResult> Broker::poll(const std::string& group, const std::string& mem
             e.size = static_cast<int64_t>(d.record->sizeBytes());
             e.payload = d.record->value;
             if (d.record->key) e.partition_key = *d.record->key;
-            e.detail = "member " + member_id + " attempt " + std::to_string(d.delivery_attempt);
+            // Only redeliveries say so; the member is the destination.
+            if (d.delivery_attempt > 1) e.detail = "attempt " + std::to_string(d.delivery_attempt);
             setTrace(e, *d.record);
             events.push_back(std::move(e));
           }
