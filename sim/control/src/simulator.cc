@@ -3,12 +3,24 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include "sandbank/bus/broker.h"
+#include "sandbank/bus/bus_grpc_service.h"
 #include "sandbank/control/control_server.h"
 #include "sandbank/control/run_state.h"
+#include "sandbank/faults/fault_engine.h"
+#include "sandbank/mesh/mesh.h"
+#include "sandbank/mesh/payload_decoder.h"
+#include "sandbank/store/cluster.h"
+#include "sandbank/store/store_service.h"
+#include "supervisor_directory.h"
 
 namespace sandbank::control {
 namespace {
@@ -54,14 +66,49 @@ Result<std::unique_ptr<Simulator>> Simulator::create(SimulatorOptions o) {
     sim->hub_->attachRecorder(sim->recorder_);
   }
 
+  // The engines, all reporting into the one hub.
+  sim->faults_ = std::make_unique<faults::FaultEngine>(*sim->clock_, *sim->hub_, o.seed);
+  sim->bus_ = std::make_unique<bus::Broker>(*sim->clock_, sim->hub_.get());
+  store::ClusterOptions copt;
+  copt.node_datacenters.assign(static_cast<size_t>(std::max(1, o.store_nodes)), "dc1");
+  sim->store_ = std::make_unique<store::Cluster>(copt, *sim->clock_, *sim->hub_);
+  {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &sim->data_port_);
+    sim->data_services_.push_back(bus::makeBusGrpcService(*sim->bus_));
+    sim->data_services_.push_back(store::makeStoreGrpcService(*sim->store_));
+    for (auto& svc : sim->data_services_) builder.RegisterService(svc.get());
+    sim->data_server_ = builder.BuildAndStart();
+    if (!sim->data_server_ || sim->data_port_ == 0) return Unavailable("cannot start the bus/store server on 127.0.0.1:0");
+  }
+  auto decoder = mesh::PayloadDecoder::fromDescriptorSetFile(o.bin_dir + "/sandbank.desc");
+  sim->decoder_ = decoder.ok() ? std::move(*decoder) : mesh::PayloadDecoder::empty();
+  sim->directory_ = std::make_unique<SupervisorDirectory>();
+  sim->decoder_->setDirectory(sim->directory_.get());
+  mesh::MeshOptions mo;
+  mo.directory = sim->directory_.get();
+  mo.faults = sim->faults_.get();
+  mo.sink = sim->hub_.get();
+  mo.clock = sim->clock_.get();
+  mo.decoder = sim->decoder_.get();
+  SANDBANK_ASSIGN_OR_RETURN(sim->mesh_, mesh::Mesh::start(mo));
+
   sim->launcher_ = supervisor::makeProcessLauncher();
   sim->prober_ = supervisor::makeHealthProber();
   supervisor::SupervisorOptions so;
   so.search_dirs = {o.bin_dir};
   so.extra_env["SANDBANK_CLOCK_FILE"] = sim->clock_offset_->path();
+  so.extra_env["SANDBANK_MESH"] = sim->mesh_->address();
+  so.extra_env["SANDBANK_BUS"] = sim->dataAddress();
+  so.extra_env["SANDBANK_STORE"] = sim->dataAddress();
   so.flow = sim->hub_.get();
   so.clock = sim->clock_.get();
   sim->supervisor_ = std::make_unique<supervisor::Supervisor>(*sim->launcher_, *sim->prober_, so);
+  SupervisorDirectory* directory = sim->directory_.get();
+  sim->supervisor_->subscribeLifecycle([directory](const supervisor::LifecycleEvent& e) { directory->onLifecycle(e); });
+  std::vector<std::string> names;
+  for (const auto& s : sim->manifest_.services) names.push_back(s.name);
+  directory->declare(names);
   if (sim->recorder_) {
     auto rec = sim->recorder_;
     const Clock* clock = sim->clock_.get();
@@ -106,11 +153,14 @@ Result<std::unique_ptr<Simulator>> Simulator::create(SimulatorOptions o) {
   return sim;
 }
 
+Simulator::Simulator() = default;
 Simulator::~Simulator() { stop(); }
 
 Status Simulator::up() { return supervisor_->up(manifest_); }
 
 std::string Simulator::controlAddress() const { return control_ ? control_->address() : ""; }
+std::string Simulator::meshAddress() const { return mesh_ ? mesh_->address() : ""; }
+std::string Simulator::dataAddress() const { return "127.0.0.1:" + std::to_string(data_port_); }
 
 void Simulator::setShutdownHandler(std::function<void()> handler) {
   std::lock_guard lock(shutdown_mu_);
@@ -122,6 +172,8 @@ void Simulator::stop() {
   stopped_ = true;
   if (supervisor_) supervisor_->stopAll();
   if (control_) control_->stop();
+  if (mesh_) mesh_->shutdown();
+  if (data_server_) data_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (recorder_) (void)recorder_->close();
   (void)removeRunState(state_file_);
   std::error_code ec;

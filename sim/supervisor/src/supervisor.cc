@@ -153,10 +153,10 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   // Delivers a lifecycle event at once, with mu held, so listeners see events in the
   // order they happened and before anyone can observe the new state.
   void event(const Instance& inst, std::string what, std::string detail) {
-    dispatch({{options.clock->now(), inst.service, inst.name, std::move(what), inst.pid, std::move(detail)}});
+    dispatch({{options.clock->now(), inst.service, inst.name, std::move(what), inst.pid, inst.port, std::move(detail)}});
   }
   void event(const Instance& inst, int pid, std::string what, std::string detail) {
-    dispatch({{options.clock->now(), inst.service, inst.name, std::move(what), pid, std::move(detail)}});
+    dispatch({{options.clock->now(), inst.service, inst.name, std::move(what), pid, inst.port, std::move(detail)}});
   }
 
   bool dependencySatisfied(const Dependency& dep) const {

@@ -4,15 +4,23 @@
 //
 //   Simulator ──owns──> SharedClockOffset (mapped file every service reads)
 //             ├──────> FlowHub ──> Recorder (SQLite file, optional)
+//             ├──────> FaultEngine (seeded) <── consulted by the mesh
+//             ├──────> Broker (bus) + Cluster (store) ──> data server (SANDBANK_BUS/STORE)
+//             ├──────> Mesh (SANDBANK_MESH) ──routes by──> SupervisorDirectory
 //             ├──────> Supervisor ──(process and log events)──> FlowHub / Recorder
 //             └──────> ControlServer (gRPC, token) + run-state file
+//
+// Every engine emits into the one FlowHub, so a trace joins RPC, bus and store events.
 //
 // Thread-safety: start() and stop() from one thread; accessors from any thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "sandbank/core/clock_file.h"
 #include "sandbank/core/result.h"
@@ -20,9 +28,29 @@
 #include "sandbank/flow/recorder.h"
 #include "sandbank/supervisor/supervisor.h"
 
+namespace grpc {
+class Server;
+class Service;
+}  // namespace grpc
+
+namespace sandbank::bus {
+class Broker;
+}  // namespace sandbank::bus
+namespace sandbank::store {
+class Cluster;
+}  // namespace sandbank::store
+namespace sandbank::faults {
+class FaultEngine;
+}  // namespace sandbank::faults
+namespace sandbank::mesh {
+class Mesh;
+class PayloadDecoder;
+}  // namespace sandbank::mesh
+
 namespace sandbank::control {
 
 class ControlServer;
+class SupervisorDirectory;
 
 struct SimulatorOptions {
   std::string manifest_path;
@@ -30,6 +58,7 @@ struct SimulatorOptions {
   std::string record_path;  // SQLite recording; empty: no recording
   std::string bin_dir;      // where services are looked up (build/bin)
   uint64_t seed = 1;
+  int store_nodes = 3;      // replica nodes of the store, all in dc1
 };
 
 class Simulator {
@@ -48,6 +77,11 @@ class Simulator {
 
   supervisor::Supervisor& supervisor() { return *supervisor_; }
   flow::FlowHub& flow() { return *hub_; }
+  bus::Broker& bus() { return *bus_; }
+  store::Cluster& store() { return *store_; }
+  faults::FaultEngine& faults() { return *faults_; }
+  std::string meshAddress() const;
+  std::string dataAddress() const;  // the bus and store gRPC services
   SharedClockOffset& clockOffset() { return *clock_offset_; }
   const Clock& clock() const { return *clock_; }
   const supervisor::Manifest& manifest() const { return manifest_; }
@@ -56,7 +90,7 @@ class Simulator {
   void setShutdownHandler(std::function<void()> handler);
 
  private:
-  Simulator() = default;
+  Simulator();
 
   SimulatorOptions options_;
   supervisor::Manifest manifest_;
@@ -66,6 +100,15 @@ class Simulator {
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<flow::FlowHub> hub_;
   std::shared_ptr<flow::Recorder> recorder_;
+  std::unique_ptr<faults::FaultEngine> faults_;
+  std::unique_ptr<bus::Broker> bus_;
+  std::unique_ptr<store::Cluster> store_;
+  std::vector<std::unique_ptr<grpc::Service>> data_services_;
+  std::unique_ptr<grpc::Server> data_server_;
+  int data_port_ = 0;
+  std::unique_ptr<mesh::PayloadDecoder> decoder_;
+  std::unique_ptr<SupervisorDirectory> directory_;
+  std::unique_ptr<mesh::Mesh> mesh_;
   std::unique_ptr<supervisor::ProcessLauncher> launcher_;
   std::unique_ptr<supervisor::HealthProber> prober_;
   std::unique_ptr<supervisor::Supervisor> supervisor_;

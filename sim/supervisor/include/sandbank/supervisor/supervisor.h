@@ -79,6 +79,7 @@ struct LifecycleEvent {
   std::string instance;
   std::string what;  // "started", "ready", "exited", "restarting", "gave-up", "stopped", "unhealthy"
   int pid = 0;
+  int port = 0;        // the instance's port when known (0 otherwise)
   std::string detail;  // "exit 3; restarting in 200ms (attempt 2 of 5)"
 };
 

@@ -1,0 +1,141 @@
+// The whole simulator in one process, as `sandbank up` runs it: services launched by the
+// supervisor call each other through the mesh, and the call lands in the flow hub and
+// the recording with the caller's trace; the bus and store are reachable by services.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <grpcpp/grpcpp.h>
+
+#include "sandbank/control/simulator.h"
+#include "sandbank/faults/fault_engine.h"
+#include "sandbank/flow/flow_dump.h"
+#include "sandbank/flow/flow_query.h"
+#include "sandbank/kit/channel.h"
+#include "sandbank/kit/trace.h"
+#include "sandbank/testing/echo.grpc.pb.h"
+
+namespace sandbank::control {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class SimulatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sandbank-sim-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "bank.yaml") << "services:\n  back: {command: echo-service}\n"
+                                         "  front: {command: echo-service, depends_on: [back]}\n";
+    SimulatorOptions o;
+    o.manifest_path = (dir_ / "bank.yaml").string();
+    o.state_file = (dir_ / "state/run.json").string();
+    o.record_path = (dir_ / "run.db").string();
+    o.bin_dir = SANDBANK_BIN_DIR;
+    auto sim = Simulator::create(o);
+    ASSERT_TRUE(sim.ok()) << sim.status().toString();
+    sim_ = std::move(*sim);
+    ASSERT_TRUE(sim_->up().ok());
+    ASSERT_TRUE(sim_->supervisor().waitUntilReady(10s).ok());
+    for (const auto& s : sim_->supervisor().snapshot()) ports_[s.service] = s.port;
+  }
+  void TearDown() override {
+    sim_.reset();
+    fs::remove_all(dir_);
+  }
+
+  grpc::Status callFrontToBack(const std::string& text, sandbank::testing::EchoReply* reply) {
+    auto stub = sandbank::testing::Echo::NewStub(kit::makeChannel("127.0.0.1:" + std::to_string(ports_["front"])));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    sandbank::testing::CallRequest req;
+    req.set_target("back");
+    req.set_text(text);
+    req.set_timeout_ms(1000);
+    return stub->Call(&ctx, req, reply);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Simulator> sim_;
+  std::map<std::string, int> ports_;
+};
+
+TEST_F(SimulatorTest, ServiceToServiceCallsGoThroughTheMeshAndAreRecorded) {
+  kit::TraceContext mine{kit::newTraceId(), kit::newSpanId(), ""};
+  kit::TraceScope scope(mine);
+  flow::FlowFilter by_trace;
+  by_trace.trace_id = mine.trace_id;
+  by_trace.addKind(flow::FlowKind::kRpc);
+  auto sub = sim_->flow().subscribe("test", by_trace);
+  sandbank::testing::EchoReply reply;
+  grpc::Status s = callFrontToBack("via mesh", &reply);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(reply.service(), "back");
+  EXPECT_EQ(reply.trace_id(), mine.trace_id);
+
+  // The mesh reports a call once it has finished, which may be just after the reply.
+  flow::FlowBatch batch = sub->pollWait(1, std::chrono::milliseconds(5000));
+  ASSERT_EQ(batch.events.size(), 1u) << "the mesh recorded no rpc for the trace";
+  const flow::FlowEvent* rpc = batch.events[0].get();
+  EXPECT_EQ(rpc->source, "front");
+  EXPECT_EQ(rpc->destination, "back");
+  EXPECT_THAT(rpc->method, HasSubstr("sandbank.testing.Echo/Echo"));
+  EXPECT_EQ(rpc->status, "OK");
+
+  // The same trace reads back from the recording once the run ends.
+  sim_->stop();
+  auto rec = flow::RecordingFlowQuery::open((dir_ / "run.db").string());
+  ASSERT_TRUE(rec.ok()) << rec.status().toString();
+  auto recorded = (*rec)->trace(mine.trace_id);
+  ASSERT_TRUE(recorded.ok());
+  ASSERT_FALSE(recorded->empty());
+  flow::DumpOptions d;
+  d.trace_id = mine.trace_id;
+  auto text = flow::dumpFlow(**rec, d);
+  ASSERT_TRUE(text.ok()) << text.status().toString();
+  EXPECT_THAT(*text, HasSubstr("front"));
+  EXPECT_THAT(*text, HasSubstr("back"));
+}
+
+TEST_F(SimulatorTest, MeshFaultRuleFailsTheCallAndIsRecorded) {
+  faults::FaultRule rule;
+  rule.id = "back-down";
+  rule.match.destination = "back";
+  rule.action.kind = faults::FaultActionKind::kFail;
+  rule.action.code = StatusCode::kUnavailable;
+  rule.action.probability = 1.0;
+  ASSERT_TRUE(sim_->faults().addRule(rule).ok());
+  sandbank::testing::EchoReply reply;
+  grpc::Status s = callFrontToBack("refused", &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  flow::LiveFlowQuery live(sim_->flow());
+  flow::FlowFilter f;
+  f.addKind(flow::FlowKind::kFault);
+  auto faults = live.events(f);
+  ASSERT_TRUE(faults.ok());
+  ASSERT_FALSE(faults->empty());
+  EXPECT_THAT(faults->back().detail, HasSubstr("back-down"));
+}
+
+TEST_F(SimulatorTest, ServicesAreToldWhereTheMeshBusAndStoreAre) {
+  EXPECT_FALSE(sim_->meshAddress().empty());
+  EXPECT_FALSE(sim_->dataAddress().empty());
+  // The process lifecycle is in the flow too.
+  flow::LiveFlowQuery live(sim_->flow());
+  flow::FlowFilter f;
+  f.addKind(flow::FlowKind::kProcess);
+  auto events = live.events(f);
+  ASSERT_TRUE(events.ok());
+  int ready = 0;
+  for (const auto& e : *events)
+    if (e.method == "ready") ++ready;
+  EXPECT_EQ(ready, 2);
+}
+
+}  // namespace
+}  // namespace sandbank::control
