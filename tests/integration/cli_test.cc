@@ -239,8 +239,36 @@ TEST_F(CliTest, RunStateFileIsReadableOnlyByItsOwner) {
   EXPECT_EQ(perms & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
 }
 
+TEST_F(CliTest, ClockAdvancesForTheWholeRun) {
+  startUp(writeManifest("bank.yaml", kTwoServices));
+  CommandResult before = run("clock");
+  EXPECT_EQ(before.exit_code, 0);
+  EXPECT_THAT(before.output, HasSubstr("0 s ahead"));
+  CommandResult after = run("clock --advance 7d");
+  EXPECT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_THAT(after.output, HasSubstr("604800 s ahead"));
+  CommandResult bad = run("clock --advance yesterday");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.output, HasSubstr("advance: bad duration 'yesterday'"));
+}
+
+TEST_F(CliTest, FaultRulesAreAddedListedAndRemoved) {
+  startUp(writeManifest("bank.yaml", kTwoServices));
+  EXPECT_EQ(run("fault add slow-beta --action delay --destination beta --delay 250ms").exit_code, 0);
+  CommandResult ls = run("fault ls");
+  EXPECT_THAT(ls.output, HasSubstr("slow-beta"));
+  EXPECT_THAT(ls.output, HasSubstr("destination=beta"));
+  CommandResult bad = run("fault add oops --action explode");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.output, HasSubstr("unknown action 'explode'"));
+  EXPECT_EQ(run("fault rm slow-beta").exit_code, 0);
+  EXPECT_THAT(run("fault ls").output, ::testing::Not(HasSubstr("slow-beta")));
+  EXPECT_NE(run("fault rm slow-beta").exit_code, 0);  // already gone, and said so
+}
+
 TEST_F(CliTest, HelpWorksOnEverySubcommand) {
-  for (std::string sub : {"", "up", "ps", "logs", "start", "stop", "restart", "kill", "down"}) {
+  for (std::string sub : {"", "up", "ps", "logs", "start", "stop", "restart", "kill", "down", "flow", "clock",
+                          "fault", "fault add"}) {
     CommandResult r = run(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_THAT(r.output, HasSubstr("Usage")) << sub;

@@ -56,7 +56,40 @@ int runCli(int argc, char** argv) {
   flow_cmd->add_option("--trace", flow_dump.trace, "trace id (default: the most recent trace)");
   flow_cmd->add_flag("--all", flow_dump.all, "every trace, oldest first");
   flow_cmd->add_option("--format", flow_dump.format, "text, json or mermaid")->capture_default_str();
-  flow_cmd->add_option("recording", flow_dump.recording, "recording file (from sandbank up --record)");
+  flow_cmd->add_option("recording", flow_dump.recording,
+                       "recording file (from sandbank up --record); default: the running simulator");
+
+  std::string advance;
+  auto* clock_cmd = app.add_subcommand("clock", "Show or advance the simulated clock every service reads");
+  clock_cmd->add_option("--advance", advance, "move simulated time forward, e.g. 7d or 90m");
+
+  auto* fault_cmd = app.add_subcommand("fault", "Add, list and remove fault rules (mesh, bus and store)");
+  fault_cmd->require_subcommand(1);
+  FaultOptions fault;
+  auto* fault_add = fault_cmd->add_subcommand("add", "Add a fault rule");
+  fault_add->add_option("id", fault.id, "rule name")->required();
+  fault_add->add_option("--action", fault.action, "delay, fail, drop or partition")->required();
+  fault_add->add_option("--source", fault.source, "calling service");
+  fault_add->add_option("--destination", fault.destination, "called service");
+  fault_add->add_option("--method", fault.method, "method glob, e.g. 'sandbank.bank.ledger.Ledger/*'");
+  fault_add->add_option("--topic", fault.topic, "bus topic");
+  fault_add->add_option("--table", fault.table, "store table");
+  fault_add->add_option("--delay", fault.delay, "delay: how long, e.g. 250ms");
+  fault_add->add_option("--jitter", fault.jitter, "delay: +/- jitter");
+  fault_add->add_option("--code", fault.code, "fail: gRPC code name (default UNAVAILABLE)");
+  fault_add->add_option("--message", fault.message, "fail: status message");
+  fault_add->add_option("--side-a", fault.side_a, "partition: services on one side");
+  fault_add->add_option("--side-b", fault.side_b, "partition: services on the other side");
+  fault_add->add_option("--probability", fault.probability, "0..1 (default 1)");
+  fault_add->add_option("--start-after", fault.start_after, "inactive until this much simulated time passed");
+  fault_add->add_option("--stop-after", fault.stop_after, "inactive after this much simulated time");
+  fault_add->add_option("--times", fault.max_hits, "apply only this many times");
+  auto* fault_ls = fault_cmd->add_subcommand("ls", "List fault rules with hit counts");
+  std::string fault_id;
+  auto* fault_rm = fault_cmd->add_subcommand("rm", "Remove a fault rule (every rule with --all)");
+  fault_rm->add_option("id", fault_id, "rule name");
+  bool fault_all = false;
+  fault_rm->add_flag("--all", fault_all, "remove every rule");
 
   auto* down = app.add_subcommand("down", "Stop the running simulator and every service it started");
 
@@ -82,7 +115,17 @@ int runCli(int argc, char** argv) {
   for (const auto& [name, cmd] : actions)
     if (cmd->parsed()) return runServiceAction(client, name, service, signal);
   if (down->parsed()) return runDown(client);
-  if (flow_cmd->parsed()) return runFlowDump(flow_dump);
+  if (flow_cmd->parsed()) return runFlowDump(client, flow_dump);
+  if (clock_cmd->parsed()) return runClock(client, advance);
+  if (fault_add->parsed()) return runFaultAdd(client, fault);
+  if (fault_ls->parsed()) return runFaultList(client);
+  if (fault_rm->parsed()) {
+    if (fault_id.empty() && !fault_all) {
+      std::cerr << "sandbank fault rm: give a rule id, or --all\n";
+      return 2;
+    }
+    return runFaultRemove(client, fault_all ? "" : fault_id);
+  }
   return 2;
 }
 

@@ -151,4 +151,103 @@ int runDown(const ClientOptions& o) {
   return 0;
 }
 
+int runLiveFlowDump(const ClientOptions& o, const FlowDumpOptions& f) {
+  auto c = connect(o);
+  if (!c.ok()) return fail("flow", c.status());
+  grpc::ClientContext ctx;
+  c->prepare(ctx);
+  pb::DumpFlowRequest req;
+  req.set_trace_id(f.trace);
+  req.set_all(f.all);
+  req.set_format(f.format);
+  pb::DumpFlowResponse resp;
+  grpc::Status s = c->stub->DumpFlow(&ctx, req, &resp);
+  if (!s.ok()) return fail("flow", s);
+  std::cout << resp.text();
+  return 0;
+}
+
+int runClock(const ClientOptions& o, const std::string& advance) {
+  auto c = connect(o);
+  if (!c.ok()) return fail("clock", c.status());
+  grpc::ClientContext ctx;
+  c->prepare(ctx);
+  pb::ClockRequest req;
+  req.set_advance(advance);
+  pb::ClockState resp;
+  grpc::Status s = c->stub->Clock(&ctx, req, &resp);
+  if (!s.ok()) return fail("clock", s);
+  std::cout << resp.now() << " (simulated; " << resp.offset_seconds() << " s ahead of real time)\n";
+  return 0;
+}
+
+int runFaultAdd(const ClientOptions& o, const FaultOptions& f) {
+  auto c = connect(o);
+  if (!c.ok()) return fail("fault add", c.status());
+  grpc::ClientContext ctx;
+  c->prepare(ctx);
+  pb::FaultRule req;
+  req.set_id(f.id);
+  req.set_source(f.source);
+  req.set_destination(f.destination);
+  req.set_method(f.method);
+  req.set_topic(f.topic);
+  req.set_table(f.table);
+  req.set_action(f.action);
+  req.set_delay(f.delay);
+  req.set_jitter(f.jitter);
+  req.set_code(f.code);
+  req.set_message(f.message);
+  for (const auto& s : f.side_a) req.add_side_a(s);
+  for (const auto& s : f.side_b) req.add_side_b(s);
+  req.set_probability(f.probability);
+  req.set_start_after(f.start_after);
+  req.set_stop_after(f.stop_after);
+  req.set_max_hits(f.max_hits);
+  pb::FaultRule resp;
+  grpc::Status s = c->stub->AddFault(&ctx, req, &resp);
+  if (!s.ok()) return fail("fault add", s);
+  std::cout << "added fault " << resp.id() << " (" << resp.action() << ")\n";
+  return 0;
+}
+
+int runFaultList(const ClientOptions& o) {
+  auto c = connect(o);
+  if (!c.ok()) return fail("fault ls", c.status());
+  grpc::ClientContext ctx;
+  c->prepare(ctx);
+  pb::FaultList resp;
+  grpc::Status s = c->stub->ListFaults(&ctx, pb::ListFaultsRequest(), &resp);
+  if (!s.ok()) return fail("fault ls", s);
+  std::printf("%-20s %-10s %-8s %-8s %s\n", "ID", "ACTION", "ACTIVE", "HITS", "MATCH");
+  for (const auto& r : resp.rules()) {
+    std::string match;
+    auto add = [&](const char* k, const std::string& v) {
+      if (!v.empty()) match += std::string(match.empty() ? "" : " ") + k + "=" + v;
+    };
+    add("source", r.source());
+    add("destination", r.destination());
+    add("method", r.method());
+    add("topic", r.topic());
+    add("table", r.table());
+    std::printf("%-20s %-10s %-8s %-8lld %s\n", r.id().c_str(), r.action().c_str(), r.active() ? "yes" : "no",
+                static_cast<long long>(r.hits()), match.c_str());
+  }
+  return 0;
+}
+
+int runFaultRemove(const ClientOptions& o, const std::string& id) {
+  auto c = connect(o);
+  if (!c.ok()) return fail("fault rm", c.status());
+  grpc::ClientContext ctx;
+  c->prepare(ctx);
+  pb::FaultId req;
+  req.set_id(id);
+  pb::ServiceActionResponse resp;
+  grpc::Status s = c->stub->RemoveFault(&ctx, req, &resp);
+  if (!s.ok()) return fail("fault rm", s);
+  std::cout << resp.message() << "\n";
+  return 0;
+}
+
 }  // namespace sandbank::cli

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sandbank::cli {
 
@@ -33,7 +35,22 @@ struct FlowDumpOptions {
   bool all = false;       // every trace
   std::string format = "text";
 };
-int runFlowDump(const FlowDumpOptions& o);
+// From a recording file, or from the running simulator when no file is given.
+int runFlowDump(const ClientOptions& c, const FlowDumpOptions& o);
+
+// `sandbank clock [--advance 7d]`
+int runClock(const ClientOptions& c, const std::string& advance);
+
+struct FaultOptions {
+  std::string id, source, destination, method, topic, table, action, delay, jitter, code, message;
+  std::vector<std::string> side_a, side_b;
+  double probability = 0;
+  std::string start_after, stop_after;
+  int64_t max_hits = 0;
+};
+int runFaultAdd(const ClientOptions& c, const FaultOptions& f);
+int runFaultList(const ClientOptions& c);
+int runFaultRemove(const ClientOptions& c, const std::string& id);
 
 // The folder holding the running executable (build/bin), where services are looked up.
 std::string binDir();

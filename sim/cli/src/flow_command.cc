@@ -8,16 +8,15 @@
 
 namespace sandbank::cli {
 
-int runFlowDump(const FlowDumpOptions& o) {
+int runLiveFlowDump(const ClientOptions& c, const FlowDumpOptions& o);  // client_commands.cc
+
+int runFlowDump(const ClientOptions& c, const FlowDumpOptions& o) {
   auto format = flow::parseDumpFormat(o.format);
   if (!format.ok()) {
     std::cerr << "sandbank flow: " << format.status().message() << "\n";
     return 2;
   }
-  if (o.recording.empty()) {
-    std::cerr << "sandbank flow: give a recording file (sandbank up --record FILE writes one)\n";
-    return 2;
-  }
+  if (o.recording.empty()) return runLiveFlowDump(c, o);
   auto query = flow::RecordingFlowQuery::open(o.recording);
   if (!query.ok()) {
     std::cerr << "sandbank flow: " << query.status().message() << "\n";

@@ -11,7 +11,15 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 
+#include "convert.h"
 #include "sandbank/control.grpc.pb.h"
+#include "sandbank/core/clock_file.h"
+#include "sandbank/core/duration.h"
+#include "sandbank/faults/fault_engine.h"
+#include "sandbank/flow/flow_dump.h"
+#include "sandbank/flow/flow_hub.h"
+#include "sandbank/flow/flow_query.h"
+#include "sandbank/mesh/payload_decoder.h"
 #include "sandbank/supervisor/supervisor.h"
 
 namespace sandbank::control {
@@ -173,7 +181,110 @@ class ControlImpl final : public pb::Control::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status Clock(grpc::ServerContext* ctx, const pb::ClockRequest* req, pb::ClockState* resp) override {
+    if (auto s = authorize(ctx); !s.ok()) return s;
+    if (!options_.clock_offset || !options_.clock) return missing("the simulated clock");
+    if (!req->advance().empty()) {
+      auto d = parseDuration(req->advance());
+      if (!d.ok()) return toGrpc(d.status().withContext("advance"));
+      if (d->count() <= 0) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "advance: time only moves forward");
+      options_.clock_offset->advance(*d);
+    }
+    resp->set_now(formatTimestamp(options_.clock->now()));
+    resp->set_offset_seconds(std::chrono::duration_cast<std::chrono::seconds>(options_.clock_offset->offset()).count());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AddFault(grpc::ServerContext* ctx, const pb::FaultRule* req, pb::FaultRule* resp) override {
+    if (auto s = authorize(ctx); !s.ok()) return s;
+    if (!options_.faults) return missing("the fault engine");
+    auto rule = faultRuleFromProto(*req);
+    if (!rule.ok()) return toGrpc(rule.status());
+    if (auto s = options_.faults->addRule(*rule); !s.ok()) return toGrpc(s);
+    auto state = options_.faults->rule(rule->id);
+    if (state.ok()) faultRuleToProto(*state, resp);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RemoveFault(grpc::ServerContext* ctx, const pb::FaultId* req, pb::ServiceActionResponse* resp) override {
+    if (auto s = authorize(ctx); !s.ok()) return s;
+    if (!options_.faults) return missing("the fault engine");
+    if (req->id().empty()) {
+      options_.faults->clear();
+      resp->set_message("removed every fault rule");
+      return grpc::Status::OK;
+    }
+    if (auto s = options_.faults->removeRule(req->id()); !s.ok()) return toGrpc(s);
+    resp->set_message("removed " + req->id());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListFaults(grpc::ServerContext* ctx, const pb::ListFaultsRequest*, pb::FaultList* resp) override {
+    if (auto s = authorize(ctx); !s.ok()) return s;
+    if (!options_.faults) return missing("the fault engine");
+    for (const auto& r : options_.faults->listRules()) faultRuleToProto(r, resp->add_rules());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status QueryFlow(grpc::ServerContext* ctx, const pb::FlowQueryRequest* req, pb::FlowEvents* resp) override {
+    if (auto s = authorize(ctx); !s.ok()) return s;
+    if (!options_.flow) return missing("the flow hub");
+    auto filter = flowFilterFromProto(req->filter());
+    if (!filter.ok()) return toGrpc(filter.status());
+    flow::LiveFlowQuery query(*options_.flow);
+    auto events = query.events(*filter, req->filter().limit());
+    if (!events.ok()) return toGrpc(events.status());
+    for (const auto& e : *events) {
+      pb::FlowEvent* out = resp->add_events();
+      flowEventToProto(e, out);
+      if (req->decode() && options_.decoder && !e.payload.empty()) {
+        auto json = options_.decoder->eventPayloadToJson(e);
+        if (json.ok()) out->set_payload_json(*json);
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SubscribeFlow(grpc::ServerContext* ctx, const pb::FlowFilter* req,
+                             grpc::ServerWriter<pb::FlowEvents>* writer) override {
+    if (auto s = authorize(ctx); !s.ok()) return s;
+    if (!options_.flow) return missing("the flow hub");
+    auto filter = flowFilterFromProto(*req);
+    if (!filter.ok()) return toGrpc(filter.status());
+    std::string peer = ctx->peer();
+    auto sub = options_.flow->subscribe("control:" + peer, *filter);
+    while (!ctx->IsCancelled() && !stopping_) {
+      flow::FlowBatch batch = sub->pollWait(1000, std::chrono::milliseconds(200));
+      if (batch.events.empty() && batch.lost == 0) continue;
+      pb::FlowEvents out;
+      out.set_lost(batch.lost);
+      for (const auto& e : batch.events) flowEventToProto(*e, out.add_events());
+      if (!writer->Write(out)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DumpFlow(grpc::ServerContext* ctx, const pb::DumpFlowRequest* req, pb::DumpFlowResponse* resp) override {
+    if (auto s = authorize(ctx); !s.ok()) return s;
+    if (!options_.flow) return missing("the flow hub");
+    auto format = flow::parseDumpFormat(req->format().empty() ? "text" : req->format());
+    if (!format.ok()) return toGrpc(format.status());
+    flow::LiveFlowQuery query(*options_.flow);
+    flow::DumpOptions d;
+    d.trace_id = req->trace_id();
+    d.all_traces = req->all();
+    d.format = *format;
+    auto text = flow::dumpFlow(query, d);
+    if (!text.ok()) return toGrpc(text.status());
+    resp->set_text(*text);
+    return grpc::Status::OK;
+  }
+
  private:
+  static grpc::Status missing(const std::string& what) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, what + " is not part of this simulator");
+  }
+
   grpc::Status authorize(grpc::ServerContext* ctx) const {
     if (options_.token.empty()) return grpc::Status::OK;
     auto md = ctx->client_metadata();

@@ -144,12 +144,33 @@ Result<std::unique_ptr<Simulator>> Simulator::create(SimulatorOptions o) {
     }
     if (handler) handler();
   };
+  co.flow = sim->hub_.get();
+  co.faults = sim->faults_.get();
+  co.clock_offset = sim->clock_offset_.get();
+  co.clock = sim->clock_.get();
+  co.decoder = sim->decoder_.get();
   std::string token = co.token;
   sim->control_ = std::make_unique<ControlServer>(*sim->supervisor_, co);
+  // The bus and the store are inspectable and faultable through the front door too.
+  sim->control_services_.push_back(bus::makeBusGrpcService(*sim->bus_));
+  sim->control_services_.push_back(store::makeStoreGrpcService(*sim->store_));
+  for (auto& svc : sim->control_services_) sim->control_->addService(svc.get());
   SANDBANK_RETURN_IF_ERROR(sim->control_->start());
+  Simulator* self = sim.get();
+  sim->housekeeping_ = std::thread([self] {
+    std::unique_lock lock(self->housekeeping_mu_);
+    int ticks = 0;
+    while (!self->housekeeping_cv_.wait_for(lock, std::chrono::milliseconds(100), [self] { return self->housekeeping_stop_; })) {
+      lock.unlock();
+      self->bus_->tick();
+      if (++ticks % 10 == 0) self->store_->deliverHints();
+      lock.lock();
+    }
+  });
   RunState rs{sim->control_->address(), token, ::getpid(),
               std::filesystem::absolute(o.manifest_path).string(), formatTimestamp(SystemClock::instance().now())};
   SANDBANK_RETURN_IF_ERROR(writeRunState(sim->state_file_, rs));
+  sim->wrote_state_ = true;
   return sim;
 }
 
@@ -171,11 +192,17 @@ void Simulator::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (supervisor_) supervisor_->stopAll();
+  {
+    std::lock_guard lock(housekeeping_mu_);
+    housekeeping_stop_ = true;
+  }
+  housekeeping_cv_.notify_all();
+  if (housekeeping_.joinable()) housekeeping_.join();
   if (control_) control_->stop();
   if (mesh_) mesh_->shutdown();
   if (data_server_) data_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (recorder_) (void)recorder_->close();
-  (void)removeRunState(state_file_);
+  if (wrote_state_) (void)removeRunState(state_file_);  // never another simulator's
   std::error_code ec;
   if (!run_dir_.empty()) std::filesystem::remove_all(run_dir_, ec);
 }

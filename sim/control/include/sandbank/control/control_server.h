@@ -16,9 +16,22 @@ namespace grpc {
 class Service;
 }  // namespace grpc
 
+namespace sandbank {
+class SharedClockOffset;
+class Clock;
+}  // namespace sandbank
 namespace sandbank::supervisor {
 class Supervisor;
 }  // namespace sandbank::supervisor
+namespace sandbank::flow {
+class FlowHub;
+}  // namespace sandbank::flow
+namespace sandbank::faults {
+class FaultEngine;
+}  // namespace sandbank::faults
+namespace sandbank::mesh {
+class PayloadDecoder;
+}  // namespace sandbank::mesh
 
 namespace sandbank::control {
 
@@ -26,6 +39,13 @@ struct ControlServerOptions {
   std::string token;                 // required for Control calls; empty disables the check
   int port = 0;                      // 0: any free port
   std::function<void()> on_shutdown;  // called (once) by the Shutdown RPC
+  // The rest of the run. Each may be null; its RPCs then answer UNIMPLEMENTED with a
+  // reason. None is owned; each must outlive the server.
+  flow::FlowHub* flow = nullptr;
+  faults::FaultEngine* faults = nullptr;
+  SharedClockOffset* clock_offset = nullptr;
+  const Clock* clock = nullptr;  // simulated time as services see it
+  mesh::PayloadDecoder* decoder = nullptr;
 };
 
 class ControlServer {

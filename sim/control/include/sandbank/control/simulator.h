@@ -18,7 +18,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -112,10 +114,18 @@ class Simulator {
   std::unique_ptr<supervisor::ProcessLauncher> launcher_;
   std::unique_ptr<supervisor::HealthProber> prober_;
   std::unique_ptr<supervisor::Supervisor> supervisor_;
+  std::vector<std::unique_ptr<grpc::Service>> control_services_;  // must outlive control_
   std::unique_ptr<ControlServer> control_;
   std::function<void()> on_shutdown_;
   std::mutex shutdown_mu_;  // guards on_shutdown_
+  // Housekeeping the engines need from their host: bus session expiry and retention
+  // (Broker::tick) and the store's hint dispatcher (Cluster::deliverHints).
+  std::thread housekeeping_;
+  std::mutex housekeeping_mu_;
+  std::condition_variable housekeeping_cv_;  // waits on housekeeping_mu_
+  bool housekeeping_stop_ = false;           // guarded by housekeeping_mu_
   bool stopped_ = false;
+  bool wrote_state_ = false;  // the run-state file is ours to remove
 };
 
 }  // namespace sandbank::control
