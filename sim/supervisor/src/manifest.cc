@@ -207,7 +207,7 @@ Status parseDependsOn(const Reader& r, const YAML::Node& node, std::vector<Depen
   for (auto it = node.begin(); it != node.end(); ++it) {
     Dependency d;
     SANDBANK_ASSIGN_OR_RETURN(d.service, r.string(it->first, "a depends_on key"));
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: the iterator hands out a temporary
     if (v.IsScalar()) {
       SANDBANK_ASSIGN_OR_RETURN(d.condition, condition(r, v));
     } else if (v.IsMap()) {
