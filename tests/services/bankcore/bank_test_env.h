@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/service_type.h>
 
 #include <memory>
 #include <string>
