@@ -10,14 +10,11 @@
 #include <grpcpp/security/credentials.h>
 
 #include "interceptors.h"
+#include "sandbank/core/environment.h"
 
 namespace sandbank::kit {
 
-std::string addressVariable(const std::string& service) {
-  std::string out = "SANDBANK_ADDR_";
-  for (char c : service) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  return out;
-}
+std::string addressVariable(const std::string& service) { return serviceAddressVariable(service); }
 
 std::shared_ptr<grpc::Channel> makeChannel(const std::string& target, const std::string& authority) {
   grpc::ChannelArguments args;

@@ -6,20 +6,11 @@
 #include <cstdlib>
 
 #include "sandbank/core/duration.h"
-
-extern char** environ;
+#include "sandbank/core/environment.h"
 
 namespace sandbank::kit {
 
-Config Config::fromEnvironment() {
-  std::map<std::string, std::string> vars;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) vars.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return Config(std::move(vars));
-}
+Config Config::fromEnvironment() { return Config(currentEnvironment()); }
 
 std::optional<std::string> Config::get(const std::string& name) const {
   auto it = vars_.find(name);

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "proc_stats.h"
+#include "sandbank/core/environment.h"
 
 namespace sandbank::supervisor {
 
@@ -47,24 +48,6 @@ bool isUp(InstanceState s) {
 }
 bool isTerminal(InstanceState s) {
   return s == InstanceState::kStopped || s == InstanceState::kExited || s == InstanceState::kFailed;
-}
-
-std::string envName(const std::string& service) {
-  std::string out = "SANDBANK_ADDR_";
-  for (char c : service) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  return out;
-}
-
-extern "C" char** environ;
-
-std::map<std::string, std::string> parentEnvironment() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return env;
 }
 
 }  // namespace
@@ -108,7 +91,7 @@ struct ServiceEntry {
 
 struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   Impl(ProcessLauncher& l, HealthProber& p, SupervisorOptions o)
-      : launcher(l), prober(p), options(std::move(o)), base_env(parentEnvironment()) {}
+      : launcher(l), prober(p), options(std::move(o)), base_env(currentEnvironment()) {}
 
   ProcessLauncher& launcher;
   HealthProber& prober;
@@ -193,7 +176,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
       const auto& dep = services.at(d.service);
       for (const auto& di : dep.instances) {
         if (di->port > 0) {
-          p.env[envName(d.service)] = "127.0.0.1:" + std::to_string(di->port);
+          p.env[serviceAddressVariable(d.service)] = "127.0.0.1:" + std::to_string(di->port);
           break;
         }
       }
