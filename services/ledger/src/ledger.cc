@@ -19,7 +19,7 @@ struct Ledger::Statements {
   kit::StoreStatement claim_key, read_key, finish_key;
   kit::StoreStatement insert_entryset, read_entryset;
   kit::StoreStatement insert_entry, read_entries;
-  kit::StoreStatement read_balance, read_balances, write_balance;
+  kit::StoreStatement read_balance, read_balances, insert_balance, update_balance;
   kit::StoreStatement insert_address, read_address;
   kit::StoreStatement insert_hold, read_hold, end_hold, set_hold_entryset, insert_hold_by_address,
       read_holds_by_address, insert_hold_end;
@@ -107,7 +107,10 @@ Status Ledger::init() {
       {&s.read_entries, "SELECT entryset_id, leg, amount, currency FROM entries WHERE address = ?"},
       {&s.read_balance, "SELECT settled, held, entry_count FROM balances WHERE address = ? AND currency = ?"},
       {&s.read_balances, "SELECT currency, settled, held, entry_count FROM balances WHERE address = ?"},
-      {&s.write_balance, "INSERT INTO balances (address, currency, settled, held, entry_count) VALUES (?, ?, ?, ?, ?)"},
+      {&s.insert_balance, "INSERT INTO balances (address, currency, settled, held, entry_count) VALUES (?, ?, ?, ?, ?) "
+                          "IF NOT EXISTS"},
+      {&s.update_balance, "UPDATE balances SET settled = ?, held = ?, entry_count = ? WHERE address = ? AND currency = ? "
+                          "IF settled = ? AND held = ? AND entry_count = ?"},
       {&s.insert_address, "INSERT INTO addresses (bucket, address, first_us) VALUES (?, ?, ?) IF NOT EXISTS"},
       {&s.read_address, "SELECT first_us FROM addresses WHERE bucket = ? AND address = ?"},
       {&s.insert_hold, "INSERT INTO holds (hold_id, idempotency_key, address, amount, currency, state, reference, "
@@ -200,25 +203,117 @@ Status Ledger::finishKey(const std::string& key, const std::string& state, const
   return OkStatus();
 }
 
-Result<Ledger::CachedBalance> Ledger::readBalance(const std::string& address, const std::string& currency) {
+Result<Ledger::CachedBalance> Ledger::readBalance(const std::string& address, const std::string& currency,
+                                                 bool must_exist) {
   auto r = store_.execute(st_->read_balance, {StoreValue::text(address), StoreValue::text(currency)}, call());
   if (!r.ok()) return r.status().withContext("reading the balance of " + address);
   CachedBalance b;
-  if (!r->rows.empty()) {
-    b.present = true;
-    b.settled = cell(*r, 0, "settled").i;
-    b.held = cell(*r, 0, "held").i;
-    b.entry_count = cell(*r, 0, "entry_count").i;
+  if (r->rows.empty()) {
+    // Empty is either a new address or a replica that lost it (July 2019). Writing a
+    // fresh balance over a lost one would bury the real one, so confirm at ALL first.
+    kit::StoreCall all = call();
+    all.consistency = "ALL";
+    auto confirm = store_.execute(st_->read_balance, {StoreValue::text(address), StoreValue::text(currency)}, all);
+    if (!confirm.ok()) {
+      return Unavailable("the balance of " + address + " in " + currency + " read back empty at " +
+                         options_.consistency + " and could not be confirmed at ALL (" + confirm.status().message() +
+                         "); refusing to treat it as 0");
+    }
+    if (!confirm->rows.empty() || must_exist) {
+      return FailedPrecondition("the balance of " + address + " in " + currency + " read back empty at " +
+                                options_.consistency + " but " +
+                                (must_exist ? std::string("it must exist") : std::string("exists at ALL")) +
+                                "; refusing to post against a balance of 0 (a replica is missing data: repair it)");
+    }
+    return b;
   }
+  b.present = true;
+  b.settled = cell(*r, 0, "settled").i;
+  b.held = cell(*r, 0, "held").i;
+  b.entry_count = cell(*r, 0, "entry_count").i;
   return b;
 }
 
-Status Ledger::writeBalance(const std::string& address, const std::string& currency, const CachedBalance& b) {
-  auto r = store_.execute(st_->write_balance,
-                          {StoreValue::text(address), StoreValue::text(currency), StoreValue::integer(b.settled),
-                           StoreValue::integer(b.held), StoreValue::integer(b.entry_count)},
-                          writeCall());
-  return r.ok() ? OkStatus() : r.status().withContext("writing the balance of " + address);
+Result<bool> Ledger::casBalance(const std::string& address, const std::string& currency, const CachedBalance& before,
+                                const CachedBalance& after, CachedBalance* current) {
+  Result<StoreRows> r = before.present
+      ? store_.execute(st_->update_balance,
+                       {StoreValue::integer(after.settled), StoreValue::integer(after.held),
+                        StoreValue::integer(after.entry_count), StoreValue::text(address), StoreValue::text(currency),
+                        StoreValue::integer(before.settled), StoreValue::integer(before.held),
+                        StoreValue::integer(before.entry_count)},
+                       lwtCall())
+      : store_.execute(st_->insert_balance,
+                       {StoreValue::text(address), StoreValue::text(currency), StoreValue::integer(after.settled),
+                        StoreValue::integer(after.held), StoreValue::integer(after.entry_count)},
+                       lwtCall());
+  if (!r.ok()) return r.status().withContext("writing the balance of " + address);
+  if (r->applied.value_or(false)) return true;
+  *current = CachedBalance{};
+  if (r->column("settled") >= 0 && !cell(*r, 0, "settled").isNull()) {
+    current->present = true;
+    current->settled = cell(*r, 0, "settled").i;
+    current->held = cell(*r, 0, "held").i;
+    current->entry_count = cell(*r, 0, "entry_count").i;
+  }
+  return false;
+}
+
+Status Ledger::writeBalance(const std::string& address, const std::string& currency, const CachedBalance& before,
+                            const CachedBalance& after) {
+  CachedBalance current;
+  SANDBANK_ASSIGN_OR_RETURN(bool applied, casBalance(address, currency, before, after, &current));
+  if (applied) return OkStatus();
+  // The row was not what we read (another writer, or a stale read): rebuild it from the
+  // rows it summarises, which this operation has already written.
+  kit::logWarn("balance cache moved underneath an update; reconciling",
+               {{"address", address}, {"currency", currency}});
+  return reconcile(address, currency);
+}
+
+Status Ledger::reconcile(const std::string& address, const std::string& currency) {
+  // Read the sources at ALL: reconciling from a lagging replica would write a wrong cache.
+  kit::StoreCall all = call();
+  all.consistency = "ALL";
+  auto entries = store_.execute(st_->read_entries, {StoreValue::text(address)}, all);
+  if (!entries.ok()) return entries.status().withContext("reconciling the balance of " + address);
+  CachedBalance truth;
+  truth.present = true;
+  for (size_t i = 0; i < entries->rows.size(); ++i) {
+    if (cell(*entries, i, "currency").s != currency) continue;
+    truth.settled += cell(*entries, i, "amount").i;
+    truth.entry_count += 1;
+  }
+  auto ids = store_.execute(st_->read_holds_by_address, {StoreValue::text(address)}, all);
+  if (!ids.ok()) return ids.status().withContext("reconciling the holds of " + address);
+  for (size_t i = 0; i < ids->rows.size(); ++i) {
+    auto h = store_.execute(st_->read_hold, {cell(*ids, i, "hold_id")}, all);
+    if (!h.ok()) return h.status().withContext("reconciling the holds of " + address);
+    if (!h->rows.empty() && cell(*h, 0, "state").s == schema::kHoldActive && cell(*h, 0, "currency").s == currency) {
+      truth.held += cell(*h, 0, "amount").i;
+    }
+  }
+  auto cur = store_.execute(st_->read_balance, {StoreValue::text(address), StoreValue::text(currency)}, all);
+  if (!cur.ok()) return cur.status().withContext("reconciling the balance of " + address);
+  CachedBalance before;
+  if (!cur->rows.empty()) {
+    before.present = true;
+    before.settled = cell(*cur, 0, "settled").i;
+    before.held = cell(*cur, 0, "held").i;
+    before.entry_count = cell(*cur, 0, "entry_count").i;
+  }
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (before.present && before.settled == truth.settled && before.held == truth.held &&
+        before.entry_count == truth.entry_count) {
+      return OkStatus();
+    }
+    CachedBalance current;
+    SANDBANK_ASSIGN_OR_RETURN(bool applied, casBalance(address, currency, before, truth, &current));
+    if (applied) return OkStatus();
+    before = current;
+  }
+  return Aborted("the balance of " + address + " in " + currency +
+                 " keeps changing while it is reconciled; retry with the same idempotency key");
 }
 
 Status Ledger::rememberAddress(const std::string& address) {
@@ -260,10 +355,88 @@ Result<pb::PostEntrySetResponse> Ledger::post(const pb::PostEntrySetRequest& req
       return resp;
     }
     if (claim.state == "rejected") return FailedPrecondition(claim.reason + " (the original result for this key)");
-    return Unavailable("an earlier request with idempotency key '" + request.idempotency_key() +
-                       "' is still being posted; retry with the same key");
+    if (!beginFlight(request.idempotency_key())) {
+      return Unavailable("an earlier request with idempotency key '" + request.idempotency_key() +
+                         "' is still being posted; retry with the same key");
+    }
+    // The first attempt stopped part-way (a store error or a crash): finish it.
+    auto out = recoverPosting(claim.result_id, request, legs);
+    endFlight(request.idempotency_key());
+    return out;
   }
-  return postClaimed(claim.result_id, request, legs);
+  if (!beginFlight(request.idempotency_key())) return Internal("idempotency key claimed twice in one process");
+  auto out = postClaimed(claim.result_id, request, legs);
+  endFlight(request.idempotency_key());
+  return out;
+}
+
+bool Ledger::beginFlight(const std::string& key) {
+  std::lock_guard lock(flight_mu_);
+  return in_flight_.insert(key).second;
+}
+
+void Ledger::endFlight(const std::string& key) {
+  std::lock_guard lock(flight_mu_);
+  in_flight_.erase(key);
+}
+
+Status Ledger::writeEntrySetRows(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
+                                 const std::vector<bank::Leg>& legs, int64_t now_us) {
+  for (size_t i = 0; i < legs.size(); ++i) {
+    auto r = store_.execute(st_->insert_entry,
+                            {StoreValue::text(legs[i].address), StoreValue::text(entryset_id),
+                             StoreValue::integer(static_cast<int64_t>(i)), StoreValue::integer(legs[i].minor_units),
+                             StoreValue::text(legs[i].currency)},
+                            writeCall());
+    if (!r.ok()) return r.status().withContext("writing entry " + std::to_string(i) + " of " + entryset_id);
+  }
+  auto es = store_.execute(st_->insert_entryset,
+                           {StoreValue::text(entryset_id), StoreValue::text(request.idempotency_key()),
+                            StoreValue::text(bank::encodeLegs(legs)), StoreValue::text(request.description()),
+                            StoreValue::text(request.source()), StoreValue::text(request.reference()),
+                            StoreValue::integer(now_us)},
+                           writeCall());
+  return es.ok() ? OkStatus() : es.status().withContext("writing EntrySet " + entryset_id);
+}
+
+pb::PostEntrySetResponse Ledger::responseFor(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
+                                             const std::vector<bank::Leg>& legs, int64_t now_us) {
+  pb::PostEntrySetResponse resp;
+  pb::EntrySet* out = resp.mutable_entryset();
+  out->set_entryset_id(entryset_id);
+  out->set_idempotency_key(request.idempotency_key());
+  fillEntries(legs, out);
+  out->set_description(request.description());
+  out->set_source(request.source());
+  out->set_reference(request.reference());
+  out->set_posted_at_us(now_us);
+  return resp;
+}
+
+Result<pb::PostEntrySetResponse> Ledger::recoverPosting(const std::string& entryset_id,
+                                                         const pb::PostEntrySetRequest& request,
+                                                         const std::vector<bank::Leg>& legs) {
+  kit::logWarn("finishing an interrupted posting", {{"entryset_id", entryset_id}, {"key", request.idempotency_key()}});
+  const int64_t now_us = toMicros(clock_.now());
+  std::set<std::pair<std::string, std::string>> touched;
+  std::vector<std::string> addresses;
+  for (const bank::Leg& l : legs) {
+    touched.insert({l.address, l.currency});
+    addresses.push_back(l.address);
+  }
+  auto locks = lockAddresses(addresses);
+  // Entry rows are keyed by (address, EntrySet, leg), so writing them again is harmless;
+  // the caches are then rebuilt from the entries, whichever of them had been updated.
+  if (Status s = writeEntrySetRows(entryset_id, request, legs, now_us); !s.ok()) return s;
+  for (const auto& [address, currency] : touched) {
+    if (Status s = reconcile(address, currency); !s.ok()) return s;
+    if (Status s = rememberAddress(address); !s.ok()) return s;
+  }
+  if (Status s = finishKey(request.idempotency_key(), "posted", ""); !s.ok()) return s;
+  locks.clear();
+  pb::PostEntrySetResponse resp = responseFor(entryset_id, request, legs, now_us);
+  publish(resp.entryset());
+  return resp;
 }
 
 Result<pb::PostEntrySetResponse> Ledger::postClaimed(const std::string& entryset_id,
@@ -301,41 +474,20 @@ Result<pb::PostEntrySetResponse> Ledger::postClaimed(const std::string& entryset
     }
   }
 
-  for (size_t i = 0; i < legs.size(); ++i) {
-    auto r = store_.execute(st_->insert_entry,
-                            {StoreValue::text(legs[i].address), StoreValue::text(entryset_id),
-                             StoreValue::integer(static_cast<int64_t>(i)), StoreValue::integer(legs[i].minor_units),
-                             StoreValue::text(legs[i].currency)},
-                            writeCall());
-    if (!r.ok()) return r.status().withContext("writing entry " + std::to_string(i) + " of " + entryset_id);
-  }
-  auto es = store_.execute(st_->insert_entryset,
-                           {StoreValue::text(entryset_id), StoreValue::text(request.idempotency_key()),
-                            StoreValue::text(bank::encodeLegs(legs)), StoreValue::text(request.description()),
-                            StoreValue::text(request.source()), StoreValue::text(request.reference()),
-                            StoreValue::integer(now_us)},
-                           writeCall());
-  if (!es.ok()) return es.status().withContext("writing EntrySet " + entryset_id);
+  if (Status s = writeEntrySetRows(entryset_id, request, legs, now_us); !s.ok()) return s;
   for (const auto& [ac, d] : deltas) {
-    CachedBalance b = current[ac];
+    const CachedBalance& before = current[ac];
+    CachedBalance b = before;
     b.settled += d.first;
     b.entry_count += d.second;
-    if (Status s = writeBalance(ac.first, ac.second, b); !s.ok()) return s;
+    if (Status s = writeBalance(ac.first, ac.second, before, b); !s.ok()) return s;
     if (Status s = rememberAddress(ac.first); !s.ok()) return s;
   }
   if (Status s = finishKey(request.idempotency_key(), "posted", ""); !s.ok()) return s;
   locks.clear();
 
-  pb::PostEntrySetResponse resp;
-  pb::EntrySet* out = resp.mutable_entryset();
-  out->set_entryset_id(entryset_id);
-  out->set_idempotency_key(request.idempotency_key());
-  fillEntries(legs, out);
-  out->set_description(request.description());
-  out->set_source(request.source());
-  out->set_reference(request.reference());
-  out->set_posted_at_us(now_us);
-  publish(*out);
+  pb::PostEntrySetResponse resp = responseFor(entryset_id, request, legs, now_us);
+  publish(resp.entryset());
   return resp;
 }
 
@@ -397,13 +549,25 @@ Result<pb::Balance> Ledger::balance(const std::string& address, bool verify) {
     // July 2019: a node that joined without streaming answered quorum reads with nothing.
     // An address we know was posted to must never be reported as 0 on an empty read.
     bool known = knownInProcess(address);
+    const auto dir_key = std::vector<StoreValue>{StoreValue::integer(bank::bucketOf(address, schema::kAddressBuckets)),
+                                                 StoreValue::text(address)};
     if (!known) {
-      auto dir = store_.execute(st_->read_address,
-                                {StoreValue::integer(bank::bucketOf(address, schema::kAddressBuckets)),
-                                 StoreValue::text(address)},
-                                call());
+      auto dir = store_.execute(st_->read_address, dir_key, call());
       if (!dir.ok()) return dir.status().withContext("reading the address directory for " + address);
       known = !dir->rows.empty();
+    }
+    if (!known) {
+      // Not known here: confirm at ALL that neither the balance nor the directory has it,
+      // so a lagging quorum cannot turn a funded account into a new, empty one.
+      kit::StoreCall all = call();
+      all.consistency = "ALL";
+      auto b_all = store_.execute(st_->read_balances, {StoreValue::text(address)}, all);
+      auto d_all = b_all.ok() ? store_.execute(st_->read_address, dir_key, all) : b_all;
+      if (!d_all.ok()) {
+        return Unavailable("address " + address + " read back empty at " + options_.consistency +
+                           " and could not be confirmed empty at ALL (" + d_all.status().message() + ")");
+      }
+      known = !b_all->rows.empty() || !d_all->rows.empty();
     }
     if (known) {
       return FailedPrecondition("address " + address +
@@ -537,8 +701,9 @@ Result<pb::Hold> Ledger::createHold(const pb::CreateHoldRequest& request) {
   auto by = store_.execute(st_->insert_hold_by_address, {StoreValue::text(request.address()), StoreValue::text(hold_id)},
                            writeCall());
   if (!by.ok()) return by.status().withContext("indexing hold " + hold_id);
-  b.held += amount;
-  if (Status s = writeBalance(request.address(), currency, b); !s.ok()) return s;
+  CachedBalance after = b;
+  after.held += amount;
+  if (Status s = writeBalance(request.address(), currency, b, after); !s.ok()) return s;
   if (Status s = rememberAddress(request.address()); !s.ok()) return s;
   if (Status s = finishKey(request.idempotency_key(), "posted", ""); !s.ok()) return s;
   locks.clear();
@@ -570,9 +735,10 @@ Result<pb::Hold> Ledger::releaseHold(const pb::ReleaseHoldRequest& request) {
                              StoreValue::text(state), StoreValue::integer(now_us)},
                             writeCall());
   if (!end.ok()) return end.status().withContext("recording the end of hold " + request.hold_id());
-  SANDBANK_ASSIGN_OR_RETURN(CachedBalance b, readBalance(hold.address(), hold.amount().currency()));
-  b.held -= hold.amount().minor_units();
-  if (Status s = writeBalance(hold.address(), hold.amount().currency(), b); !s.ok()) return s;
+  SANDBANK_ASSIGN_OR_RETURN(CachedBalance b, readBalance(hold.address(), hold.amount().currency(), true));
+  CachedBalance after = b;
+  after.held -= hold.amount().minor_units();
+  if (Status s = writeBalance(hold.address(), hold.amount().currency(), b, after); !s.ok()) return s;
   locks.clear();
   return readHold(request.hold_id());
 }
@@ -603,9 +769,10 @@ Result<pb::SettleHoldResponse> Ledger::settleHold(const pb::SettleHoldRequest& r
                                  StoreValue::text(std::string(schema::kHoldSettled)), StoreValue::integer(now_us)},
                                 writeCall());
       if (!end.ok()) return end.status().withContext("recording the end of hold " + request.hold_id());
-      SANDBANK_ASSIGN_OR_RETURN(CachedBalance b, readBalance(hold.address(), hold.amount().currency()));
-      b.held -= hold.amount().minor_units();
-      if (Status s = writeBalance(hold.address(), hold.amount().currency(), b); !s.ok()) return s;
+      SANDBANK_ASSIGN_OR_RETURN(CachedBalance b, readBalance(hold.address(), hold.amount().currency(), true));
+      CachedBalance after = b;
+      after.held -= hold.amount().minor_units();
+      if (Status s = writeBalance(hold.address(), hold.amount().currency(), b, after); !s.ok()) return s;
     }
   }
   pb::PostEntrySetRequest post_req;

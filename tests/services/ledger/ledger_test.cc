@@ -9,6 +9,8 @@
 
 #include "../bankcore/bank_test_env.h"
 #include "sandbank/bank/ledger.grpc.pb.h"
+#include "sandbank/bankcore/money.h"
+#include "sandbank/invariants/ledger_checker.h"
 #include "sandbank/ledger/ledger.h"
 #include "sandbank/ledger/ledger_service.h"
 
@@ -365,6 +367,96 @@ TEST_F(LedgerTest, KnownAddressThatReadsBackEmptyIsRefusedNotReportedAsZero) {
   ASSERT_TRUE(never.ok());
   EXPECT_FALSE(never->known());
   EXPECT_EQ(never->currencies_size(), 0);
+}
+
+TEST_F(LedgerTest, NodesJoiningWithoutStreamingNeverMakeABalanceReadAsZero) {
+  // July 2019: nodes join without streaming, own token ranges and answer quorum reads
+  // with nothing. Every answer must be the true balance or a refusal, never 0.
+  constexpr int kAccounts = 40;
+  for (int i = 0; i < kAccounts; ++i) {
+    pb::PostEntrySetResponse r;
+    ASSERT_TRUE(transfer("fund-" + std::to_string(i), "scheme:fps:suspense", "account:c" + std::to_string(i) + ":main",
+                         100 + i, &r)
+                    .ok());
+  }
+  ASSERT_TRUE(env_.cluster_->addNode("dc1", /*stream=*/false).ok());
+  ASSERT_TRUE(env_.cluster_->addNode("dc1", /*stream=*/false).ok());
+  auto fresh = Ledger::open(*env_.store_, nullptr, env_.clock_);  // a restarted ledger: no memory
+  ASSERT_TRUE(fresh.ok());
+  int refused = 0, refused_fresh = 0;
+  for (int i = 0; i < kAccounts; ++i) {
+    const std::string address = "account:c" + std::to_string(i) + ":main";
+    for (Ledger* l : {ledger_.get(), fresh->get()}) {
+      auto b = l->balance(address, /*verify=*/true);
+      if (!b.ok()) {
+        EXPECT_EQ(b.status().code(), StatusCode::kFailedPrecondition) << b.status().toString();
+        ++(l == ledger_.get() ? refused : refused_fresh);
+        continue;
+      }
+      ASSERT_EQ(b->currencies_size(), 1) << address << " read as known=" << b->known();
+      EXPECT_EQ(b->currencies(0).settled_minor_units(), 100 + i) << address;
+    }
+  }
+  // The fault really hid data, from both processes.
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(refused_fresh, 0);
+  // A posting must not write a fresh balance over a hidden one: it goes through or is
+  // refused, and what went through is counted exactly once after the repair.
+  std::vector<int64_t> expected(kAccounts);
+  int refused_posts = 0;
+  for (int i = 0; i < kAccounts; ++i) {
+    expected[i] = 100 + i;
+    pb::PostEntrySetRequest req;
+    req.set_idempotency_key("after-join-" + std::to_string(i));
+    *req.add_entries() = entry("scheme:fps:suspense", -1);
+    *req.add_entries() = entry("account:c" + std::to_string(i) + ":main", 1);
+    auto r = (*fresh)->post(req);
+    if (r.ok()) {
+      expected[i] += 1;
+    } else {
+      EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().toString();
+      ++refused_posts;
+    }
+  }
+  EXPECT_GT(refused_posts, 0);
+  // After a repair every balance reads back again, from both.
+  ASSERT_TRUE(env_.cluster_->repair().ok());
+  for (int i = 0; i < kAccounts; ++i) {
+    for (Ledger* l : {ledger_.get(), fresh->get()}) {
+      auto b = l->balance("account:c" + std::to_string(i) + ":main", /*verify=*/true);
+      ASSERT_TRUE(b.ok()) << b.status().toString();
+      EXPECT_EQ(b->currencies(0).settled_minor_units(), expected[i]) << i;
+    }
+  }
+}
+
+TEST_F(LedgerTest, RetryFinishesAPostingThatStoppedPartWay) {
+  pb::PostEntrySetResponse r;
+  ASSERT_TRUE(transfer("fund", "scheme:fps:suspense", "account:alice:main", 1000, &r).ok());
+  // The first attempt claimed its key and wrote alice's leg, then its process died.
+  std::vector<bank::Leg> legs = {{"account:alice:main", -400, "GBP"}, {"account:bob:main", 400, "GBP"}};
+  ASSERT_TRUE(env_.tamper("INSERT INTO ledger.idempotency (idempotency_key, kind, result_id, fingerprint, state) "
+                          "VALUES ('p2p-crash', 'entryset', 'es_crashed', 'post\n" +
+                          bank::encodeLegs(legs) + "floors\n', 'pending')")
+                  .ok());
+  ASSERT_TRUE(env_.tamper("INSERT INTO ledger.entries (address, entryset_id, leg, amount, currency) VALUES "
+                          "('account:alice:main', 'es_crashed', 0, -400, 'GBP')")
+                  .ok());
+  auto midway = invariants::checkLedger(*env_.store_);
+  ASSERT_TRUE(midway.ok());
+  EXPECT_FALSE(midway->clean()) << "the half-written posting should show";
+
+  ASSERT_TRUE(transfer("p2p-crash", "account:alice:main", "account:bob:main", 400, &r).ok());
+  EXPECT_EQ(r.entryset().entryset_id(), "es_crashed");
+  EXPECT_EQ(gbp("account:alice:main").first, 600);
+  EXPECT_EQ(gbp("account:bob:main").first, 400);
+  // Once finished, a retry is an ordinary replay.
+  ASSERT_TRUE(transfer("p2p-crash", "account:alice:main", "account:bob:main", 400, &r).ok());
+  EXPECT_TRUE(r.replayed());
+  EXPECT_EQ(gbp("account:alice:main").first, 600);
+  auto after = invariants::checkLedger(*env_.store_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->clean()) << after->toText();
 }
 
 TEST_F(LedgerTest, CacheWhoseEntriesReadBackEmptyIsRefusedOnVerify) {

@@ -82,12 +82,35 @@ class Ledger {
   Result<Claim> claimKey(const std::string& key, const std::string& kind, const std::string& fingerprint,
                          const std::string& new_id);
   Status finishKey(const std::string& key, const std::string& state, const std::string& reason);
-  Result<CachedBalance> readBalance(const std::string& address, const std::string& currency);
-  Status writeBalance(const std::string& address, const std::string& currency, const CachedBalance& b);
+  // The cached balance, or present=false for a new (address, currency) confirmed empty at
+  // ALL. FAILED_PRECONDITION when the row is missing at our consistency but exists (or
+  // `must_exist`); UNAVAILABLE when the confirmation read fails.
+  Result<CachedBalance> readBalance(const std::string& address, const std::string& currency, bool must_exist = false);
+  // Moves the cache row from `before` to `after` by LWT; when the row was something else,
+  // rebuilds it with reconcile().
+  Status writeBalance(const std::string& address, const std::string& currency, const CachedBalance& before,
+                      const CachedBalance& after);
+  // One LWT step: true when applied, else false with the row as found in `current`.
+  Result<bool> casBalance(const std::string& address, const std::string& currency, const CachedBalance& before,
+                          const CachedBalance& after, CachedBalance* current);
+  // Sets the cache row to the recomputation from entries and active holds, read at ALL.
+  Status reconcile(const std::string& address, const std::string& currency);
   Status rememberAddress(const std::string& address);
   bool knownInProcess(const std::string& address);
   Result<pb::PostEntrySetResponse> postClaimed(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
                                                const std::vector<bank::Leg>& legs);
+  // Finishes a posting whose key was claimed but never marked posted: rewrites its rows
+  // and reconciles the caches of every address it touches.
+  Result<pb::PostEntrySetResponse> recoverPosting(const std::string& entryset_id,
+                                                  const pb::PostEntrySetRequest& request,
+                                                  const std::vector<bank::Leg>& legs);
+  Status writeEntrySetRows(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
+                           const std::vector<bank::Leg>& legs, int64_t now_us);
+  pb::PostEntrySetResponse responseFor(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
+                                       const std::vector<bank::Leg>& legs, int64_t now_us);
+  // False when a call with `key` is already running in this process.
+  bool beginFlight(const std::string& key);
+  void endFlight(const std::string& key);
   Result<pb::Hold> readHold(const std::string& hold_id);
   void publish(const pb::EntrySet& entryset);
   std::vector<std::unique_lock<std::mutex>> lockAddresses(const std::vector<std::string>& addresses);
@@ -102,6 +125,8 @@ class Ledger {
   std::mutex id_mu_;
   std::mt19937_64 rng_;  // guarded by id_mu_
   std::atomic<int64_t> last_write_us_{0};  // the last write timestamp handed out
+  std::mutex flight_mu_;
+  std::set<std::string> in_flight_;  // idempotency keys being posted now; guarded by flight_mu_
   std::mutex known_mu_;
   std::set<std::string> known_;  // addresses this process posted to; guarded by known_mu_
 };
