@@ -2,6 +2,7 @@
 // the Accounts library. Reads SANDBANK_STORE, SANDBANK_BUS and ACCOUNT_CONSISTENCY.
 #include <grpcpp/impl/service_type.h>
 
+#include "sandbank/bankcore/topics.h"
 #include "sandbank/kit/bus_client.h"
 #include "sandbank/kit/clock.h"
 #include "sandbank/kit/log.h"
@@ -24,6 +25,11 @@ int main() {
   auto bus_address = sandbank::kit::busAddress(config);
   if (!bus_address.ok()) return fail("cannot publish account.events (set SANDBANK_BUS)", bus_address.status());
   bus_options.address = *bus_address;
+  auto partitions = config.getInt("SANDBANK_TOPIC_PARTITIONS", 8);
+  if (!partitions.ok()) return fail("bad SANDBANK_TOPIC_PARTITIONS", partitions.status());
+  if (auto s = sandbank::bank::ensureTopic(*bus_address, "account.events", static_cast<int32_t>(*partitions)); !s.ok()) {
+    return fail("cannot create topic account.events", s);
+  }
   auto bus = sandbank::kit::BusProducer::create(bus_options);
   if (!bus.ok()) return fail("cannot create the bus producer", bus.status());
   sandbank::account::AccountsOptions options;
