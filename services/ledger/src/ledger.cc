@@ -675,13 +675,44 @@ Result<pb::Hold> Ledger::createHold(const pb::CreateHoldRequest& request) {
       return h;
     }
     if (claim.state == "rejected") return FailedPrecondition(claim.reason + " (the original result for this key)");
-    return Unavailable("an earlier hold request with key '" + request.idempotency_key() + "' is still in progress");
+    if (!beginFlight(request.idempotency_key())) {
+      return Unavailable("an earlier hold request with key '" + request.idempotency_key() + "' is still in progress");
+    }
+    auto out = createHoldClaimed(claim.result_id, request, /*recovering=*/true);
+    endFlight(request.idempotency_key());
+    return out;
   }
-  const std::string& hold_id = claim.result_id;
+  if (!beginFlight(request.idempotency_key())) return Internal("idempotency key claimed twice in one process");
+  auto out = createHoldClaimed(claim.result_id, request, /*recovering=*/false);
+  endFlight(request.idempotency_key());
+  return out;
+}
+
+Result<pb::Hold> Ledger::createHoldClaimed(const std::string& hold_id, const pb::CreateHoldRequest& request,
+                                           bool recovering) {
   const std::string& currency = request.amount().currency();
   const int64_t amount = request.amount().minor_units();
   const int64_t now_us = toMicros(clock_.now());
   auto locks = lockAddresses({request.address()});
+  if (recovering) {
+    // The first attempt stopped part-way. If it wrote the hold, finish around it: the
+    // index row again (harmless) and the cache rebuilt from the active holds.
+    kit::StoreCall all = call();
+    all.consistency = "ALL";
+    auto existing = store_.execute(st_->read_hold, {StoreValue::text(hold_id)}, all);
+    if (!existing.ok()) return existing.status().withContext("recovering hold " + hold_id);
+    if (!existing->rows.empty()) {
+      kit::logWarn("finishing an interrupted hold", {{"hold_id", hold_id}});
+      auto by = store_.execute(st_->insert_hold_by_address,
+                               {StoreValue::text(request.address()), StoreValue::text(hold_id)}, writeCall());
+      if (!by.ok()) return by.status().withContext("indexing hold " + hold_id);
+      if (Status s = reconcile(request.address(), currency); !s.ok()) return s;
+      if (Status s = rememberAddress(request.address()); !s.ok()) return s;
+      if (Status s = finishKey(request.idempotency_key(), "posted", ""); !s.ok()) return s;
+      locks.clear();
+      return readHold(hold_id);
+    }
+  }
   SANDBANK_ASSIGN_OR_RETURN(CachedBalance b, readBalance(request.address(), currency));
   if (request.has_floor() && b.settled - b.held - amount < request.minimum_available_minor_units()) {
     std::string reason = "insufficient funds at " + request.address() + ": available " +
@@ -710,6 +741,16 @@ Result<pb::Hold> Ledger::createHold(const pb::CreateHoldRequest& request) {
   return readHold(hold_id);
 }
 
+Status Ledger::finishHoldEnd(const pb::Hold& hold, const std::string& end_key, const std::string& state,
+                             int64_t ended_us) {
+  auto end = store_.execute(st_->insert_hold_end,
+                            {StoreValue::text(hold.hold_id()), StoreValue::text(end_key), StoreValue::text(state),
+                             StoreValue::integer(ended_us)},
+                            writeCall());
+  if (!end.ok()) return end.status().withContext("recording the end of hold " + hold.hold_id());
+  return reconcile(hold.address(), hold.amount().currency());
+}
+
 Result<pb::Hold> Ledger::releaseHold(const pb::ReleaseHoldRequest& request) {
   if (request.idempotency_key().empty()) return InvalidArgument("idempotency_key is required");
   SANDBANK_ASSIGN_OR_RETURN(pb::Hold hold, readHold(request.hold_id()));
@@ -723,6 +764,8 @@ Result<pb::Hold> Ledger::releaseHold(const pb::ReleaseHoldRequest& request) {
   if (!r.ok()) return r.status().withContext("ending hold " + request.hold_id());
   if (!r->applied.value_or(false)) {
     if (cell(*r, 0, "end_key").s == request.idempotency_key() && cell(*r, 0, "state").s == state) {
+      // Our own earlier call ended it; make sure it also finished (end row, cache).
+      if (Status s = finishHoldEnd(hold, request.idempotency_key(), state, cell(*r, 0, "ended_us").i); !s.ok()) return s;
       SANDBANK_ASSIGN_OR_RETURN(pb::Hold h, readHold(request.hold_id()));
       h.set_replayed(true);
       return h;
@@ -762,7 +805,12 @@ Result<pb::SettleHoldResponse> Ledger::settleHold(const pb::SettleHoldRequest& r
         return FailedPrecondition("hold " + request.hold_id() + " has already ended (" + cell(*r, 0, "state").s +
                                   " by request '" + cell(*r, 0, "end_key").s + "'); a hold ends exactly once");
       }
-      replayed = true;  // settled by an earlier call with this key: finish its posting below
+      replayed = true;  // settled by an earlier call with this key: finish it, and its posting below
+      if (Status s = finishHoldEnd(hold, request.idempotency_key(), std::string(schema::kHoldSettled),
+                                   cell(*r, 0, "ended_us").i);
+          !s.ok()) {
+        return s;
+      }
     } else {
       auto end = store_.execute(st_->insert_hold_end,
                                 {StoreValue::text(request.hold_id()), StoreValue::text(request.idempotency_key()),

@@ -459,6 +459,58 @@ TEST_F(LedgerTest, RetryFinishesAPostingThatStoppedPartWay) {
   EXPECT_TRUE(after->clean()) << after->toText();
 }
 
+TEST_F(LedgerTest, RetriesFinishHoldsThatStoppedPartWay) {
+  pb::PostEntrySetResponse r;
+  ASSERT_TRUE(transfer("fund", "scheme:fps:suspense", "account:alice:main", 1000, &r).ok());
+  // 1. An authorisation wrote its hold row, then died before the index and the cache.
+  ASSERT_TRUE(env_.tamper("INSERT INTO ledger.idempotency (idempotency_key, kind, result_id, fingerprint, state) "
+                          "VALUES ('auth-crash', 'hold', 'hold_crashed', 'hold\naccount:alice:main GBP 250 -', "
+                          "'pending')")
+                  .ok());
+  ASSERT_TRUE(env_.tamper("INSERT INTO ledger.holds (hold_id, idempotency_key, address, amount, currency, state) "
+                          "VALUES ('hold_crashed', 'auth-crash', 'account:alice:main', 250, 'GBP', 'active')")
+                  .ok());
+  pb::CreateHoldRequest hreq;
+  hreq.set_idempotency_key("auth-crash");
+  hreq.set_address("account:alice:main");
+  hreq.mutable_amount()->set_minor_units(250);
+  hreq.mutable_amount()->set_currency("GBP");
+  pb::Hold hold;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status s = stub_->CreateHold(&ctx, hreq, &hold);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(hold.hold_id(), "hold_crashed");
+  EXPECT_EQ(gbp("account:alice:main"), sb(1000, 750));
+  auto mid = invariants::checkLedger(*env_.store_);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_TRUE(mid->clean()) << mid->toText();
+
+  // 2. A reversal ended that hold by LWT, then died before the end row and the cache.
+  ASSERT_TRUE(env_.tamper("UPDATE ledger.holds SET state = 'released', end_key = 'rev-crash', ended_us = 5 "
+                          "WHERE hold_id = 'hold_crashed'")
+                  .ok());
+  auto broken = invariants::checkLedger(*env_.store_);
+  ASSERT_TRUE(broken.ok());
+  EXPECT_EQ(broken->of(4).size(), 1u) << broken->toText();
+  EXPECT_EQ(broken->of(6).size(), 1u) << broken->toText();
+  pb::ReleaseHoldRequest rel;
+  rel.set_idempotency_key("rev-crash");
+  rel.set_hold_id("hold_crashed");
+  pb::Hold released;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status s = stub_->ReleaseHold(&ctx, rel, &released);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_TRUE(released.replayed());
+  EXPECT_EQ(gbp("account:alice:main"), sb(1000, 1000));
+  auto after = invariants::checkLedger(*env_.store_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->clean()) << after->toText();
+}
+
 TEST_F(LedgerTest, CacheWhoseEntriesReadBackEmptyIsRefusedOnVerify) {
   pb::PostEntrySetResponse r;
   ASSERT_TRUE(transfer("fund", "scheme:fps:suspense", "account:alice:main", 1000, &r).ok());

@@ -108,6 +108,11 @@ class Ledger {
                            const std::vector<bank::Leg>& legs, int64_t now_us);
   pb::PostEntrySetResponse responseFor(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
                                        const std::vector<bank::Leg>& legs, int64_t now_us);
+  Result<pb::Hold> createHoldClaimed(const std::string& hold_id, const pb::CreateHoldRequest& request,
+                                     bool recovering);
+  // For a retry of a release/settle that already ended the hold: writes its hold_ends row
+  // again (same key, harmless) and rebuilds the cache, in case the first call stopped.
+  Status finishHoldEnd(const pb::Hold& hold, const std::string& end_key, const std::string& state, int64_t ended_us);
   // False when a call with `key` is already running in this process.
   bool beginFlight(const std::string& key);
   void endFlight(const std::string& key);
