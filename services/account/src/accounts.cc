@@ -133,10 +133,10 @@ Result<pb::User> Accounts::createUser(const pb::CreateUserRequest& request) {
                                                 request.name() + "\n" + request.email(), newId("user")));
   if (!claimed.second) {
     auto u = getUser(claimed.first);
-    // A retry racing the original's write may not see the row yet.
-    if (u.status().code() == StatusCode::kNotFound) return Unavailable("user creation in progress; retry");
     if (u.ok()) u->set_replayed(true);
-    return u;
+    // NotFound: the first attempt claimed the key and stopped before the row; writing it
+    // now under the claimed id is the same write it would have made.
+    if (u.status().code() != StatusCode::kNotFound) return u;
   }
   const int64_t now = toMicros(clock_.now());
   auto w = store_.execute(st_->insert_user,
@@ -189,9 +189,9 @@ Result<pb::AccountRecord> Accounts::create(const pb::CreateAccountRequest& reque
                                   newId("acc")));
   if (!claimed.second) {
     auto a = get(claimed.first);
-    if (a.status().code() == StatusCode::kNotFound) return Unavailable("account creation in progress; retry");
     if (a.ok()) a->set_replayed(true);
-    return a;
+    if (a.status().code() != StatusCode::kNotFound) return a;
+    // The first attempt stopped before writing the account: finish it under its id.
   }
   pb::AccountRecord a;
   a.set_account_id(claimed.first);

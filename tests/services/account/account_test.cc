@@ -128,6 +128,29 @@ TEST_F(AccountTest, RetriedCreateReturnsTheOriginalAccountAndOpensOne) {
   EXPECT_EQ(ev.account().account_id(), first.account_id());
 }
 
+TEST_F(AccountTest, RetryFinishesACreateThatStoppedAfterClaimingItsKey) {
+  pb::User alice = user("u-alice", "alice");
+  // The first attempt claimed the key and died before writing the account.
+  kit::StoreCall call;
+  call.consistency = "ALL";
+  ASSERT_TRUE(env_.store_
+                  ->execute("INSERT INTO account.idempotency (idempotency_key, kind, result_id, fingerprint) VALUES "
+                            "('a-crash', 'account', 'acc_crashed', '" + alice.user_id() + "\nGBP\n0')",
+                            {}, call)
+                  .ok());
+  pb::AccountRecord a;
+  grpc::Status s = open("a-crash", alice.user_id(), 0, &a);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(a.account_id(), "acc_crashed");
+  auto listed = accounts_->listByUser(alice.user_id());
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->accounts_size(), 1);
+  EXPECT_EQ(listed->accounts(0).account_id(), "acc_crashed");
+  pb::AccountRecord again;
+  ASSERT_TRUE(open("a-crash", alice.user_id(), 0, &again).ok());
+  EXPECT_TRUE(again.replayed());
+}
+
 TEST_F(AccountTest, FreezeUnfreezeAndCloseIsFinal) {
   pb::User alice = user("u-alice", "alice");
   pb::AccountRecord a, out;
