@@ -17,8 +17,8 @@ using kit::StoreValue;
 
 struct Ledger::Statements {
   kit::StoreStatement claim_key, read_key, finish_key;
-  kit::StoreStatement insert_entryset, read_entryset;
-  kit::StoreStatement insert_entry, read_entries;
+  kit::StoreStatement read_entryset;
+  kit::StoreStatement read_entries;
   kit::StoreStatement read_balance, read_balances, insert_balance, update_balance;
   kit::StoreStatement insert_address, read_address;
   kit::StoreStatement insert_hold, read_hold, end_hold, set_hold_entryset, insert_hold_by_address,
@@ -99,11 +99,8 @@ Status Ledger::init() {
                      "VALUES (?, ?, ?, ?, 'pending', ?) IF NOT EXISTS"},
       {&s.read_key, "SELECT kind, result_id, fingerprint, state, reason FROM idempotency WHERE idempotency_key = ?"},
       {&s.finish_key, "UPDATE idempotency SET state = ?, reason = ? WHERE idempotency_key = ? IF state = 'pending'"},
-      {&s.insert_entryset, "INSERT INTO entrysets (entryset_id, idempotency_key, legs, description, source, reference, "
-                           "posted_us) VALUES (?, ?, ?, ?, ?, ?, ?)"},
       {&s.read_entryset, "SELECT idempotency_key, legs, description, source, reference, posted_us FROM entrysets "
                          "WHERE entryset_id = ?"},
-      {&s.insert_entry, "INSERT INTO entries (address, entryset_id, leg, amount, currency) VALUES (?, ?, ?, ?, ?)"},
       {&s.read_entries, "SELECT entryset_id, leg, amount, currency FROM entries WHERE address = ?"},
       {&s.read_balance, "SELECT settled, held, entry_count FROM balances WHERE address = ? AND currency = ?"},
       {&s.read_balances, "SELECT currency, settled, held, entry_count FROM balances WHERE address = ?"},
@@ -113,8 +110,9 @@ Status Ledger::init() {
                           "IF settled = ? AND held = ? AND entry_count = ?"},
       {&s.insert_address, "INSERT INTO addresses (bucket, address, first_us) VALUES (?, ?, ?) IF NOT EXISTS"},
       {&s.read_address, "SELECT first_us FROM addresses WHERE bucket = ? AND address = ?"},
-      {&s.insert_hold, "INSERT INTO holds (hold_id, idempotency_key, address, amount, currency, state, reference, "
-                       "created_us, expires_us) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)"},
+      {&s.insert_hold, "BEGIN BATCH INSERT INTO holds (hold_id, idempotency_key, address, amount, currency, state, "
+                       "reference, created_us, expires_us) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?); "
+                       "INSERT INTO holds_by_address (address, hold_id) VALUES (?, ?); APPLY BATCH"},
       {&s.read_hold, "SELECT idempotency_key, address, amount, currency, state, reference, created_us, expires_us, "
                      "ended_us, end_key, settle_entryset_id FROM holds WHERE hold_id = ?"},
       {&s.end_hold, "UPDATE holds SET state = ?, ended_us = ?, end_key = ? WHERE hold_id = ? IF state = 'active'"},
@@ -380,23 +378,44 @@ void Ledger::endFlight(const std::string& key) {
   in_flight_.erase(key);
 }
 
+Result<kit::StoreStatement> Ledger::entrySetBatch(size_t legs) {
+  std::lock_guard lock(batch_mu_);
+  auto it = batches_.find(legs);
+  if (it != batches_.end()) return it->second;
+  // One round trip for the whole EntrySet: a logged batch of every entry row and the
+  // EntrySet row (bind order: per leg address, id, leg, amount, currency; then the set).
+  std::string cql = "BEGIN BATCH ";
+  for (size_t i = 0; i < legs; ++i) {
+    cql += "INSERT INTO entries (address, entryset_id, leg, amount, currency) VALUES (?, ?, ?, ?, ?); ";
+  }
+  cql += "INSERT INTO entrysets (entryset_id, idempotency_key, legs, description, source, reference, posted_us) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?); APPLY BATCH";
+  auto p = store_.prepare(cql, std::string(schema::kKeyspace));
+  if (!p.ok()) return p.status().withContext("preparing the EntrySet batch");
+  batches_.emplace(legs, *p);
+  return p;
+}
+
 Status Ledger::writeEntrySetRows(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
                                  const std::vector<bank::Leg>& legs, int64_t now_us) {
+  SANDBANK_ASSIGN_OR_RETURN(kit::StoreStatement batch, entrySetBatch(legs.size()));
+  std::vector<StoreValue> values;
+  values.reserve(legs.size() * 5 + 7);
   for (size_t i = 0; i < legs.size(); ++i) {
-    auto r = store_.execute(st_->insert_entry,
-                            {StoreValue::text(legs[i].address), StoreValue::text(entryset_id),
-                             StoreValue::integer(static_cast<int64_t>(i)), StoreValue::integer(legs[i].minor_units),
-                             StoreValue::text(legs[i].currency)},
-                            writeCall());
-    if (!r.ok()) return r.status().withContext("writing entry " + std::to_string(i) + " of " + entryset_id);
+    values.push_back(StoreValue::text(legs[i].address));
+    values.push_back(StoreValue::text(entryset_id));
+    values.push_back(StoreValue::integer(static_cast<int64_t>(i)));
+    values.push_back(StoreValue::integer(legs[i].minor_units));
+    values.push_back(StoreValue::text(legs[i].currency));
   }
-  auto es = store_.execute(st_->insert_entryset,
-                           {StoreValue::text(entryset_id), StoreValue::text(request.idempotency_key()),
-                            StoreValue::text(bank::encodeLegs(legs)), StoreValue::text(request.description()),
-                            StoreValue::text(request.source()), StoreValue::text(request.reference()),
-                            StoreValue::integer(now_us)},
-                           writeCall());
-  return es.ok() ? OkStatus() : es.status().withContext("writing EntrySet " + entryset_id);
+  for (StoreValue v : {StoreValue::text(entryset_id), StoreValue::text(request.idempotency_key()),
+                       StoreValue::text(bank::encodeLegs(legs)), StoreValue::text(request.description()),
+                       StoreValue::text(request.source()), StoreValue::text(request.reference()),
+                       StoreValue::integer(now_us)}) {
+    values.push_back(std::move(v));
+  }
+  auto r = store_.execute(batch, values, writeCall());
+  return r.ok() ? OkStatus() : r.status().withContext("writing EntrySet " + entryset_id + " and its entries");
 }
 
 pb::PostEntrySetResponse Ledger::responseFor(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
@@ -722,23 +741,32 @@ Result<pb::Hold> Ledger::createHoldClaimed(const std::string& hold_id, const pb:
     if (Status s = finishKey(request.idempotency_key(), "rejected", reason); !s.ok()) return s;
     return FailedPrecondition(reason);
   }
+  // The hold and its index row in one round trip (a logged batch: both or, eventually,
+  // neither).
   auto ins = store_.execute(st_->insert_hold,
                             {StoreValue::text(hold_id), StoreValue::text(request.idempotency_key()),
                              StoreValue::text(request.address()), StoreValue::integer(amount),
                              StoreValue::text(currency), StoreValue::text(request.reference()),
-                             StoreValue::integer(now_us), StoreValue::integer(request.expires_at_us())},
+                             StoreValue::integer(now_us), StoreValue::integer(request.expires_at_us()),
+                             StoreValue::text(request.address()), StoreValue::text(hold_id)},
                             writeCall());
   if (!ins.ok()) return ins.status().withContext("writing hold " + hold_id);
-  auto by = store_.execute(st_->insert_hold_by_address, {StoreValue::text(request.address()), StoreValue::text(hold_id)},
-                           writeCall());
-  if (!by.ok()) return by.status().withContext("indexing hold " + hold_id);
   CachedBalance after = b;
   after.held += amount;
   if (Status s = writeBalance(request.address(), currency, b, after); !s.ok()) return s;
   if (Status s = rememberAddress(request.address()); !s.ok()) return s;
   if (Status s = finishKey(request.idempotency_key(), "posted", ""); !s.ok()) return s;
   locks.clear();
-  return readHold(hold_id);
+  pb::Hold h;
+  h.set_hold_id(hold_id);
+  h.set_idempotency_key(request.idempotency_key());
+  h.set_address(request.address());
+  *h.mutable_amount() = request.amount();
+  h.set_state(pb::HOLD_ACTIVE);
+  h.set_reference(request.reference());
+  h.set_created_at_us(now_us);
+  h.set_expires_at_us(request.expires_at_us());
+  return h;
 }
 
 Status Ledger::finishHoldEnd(const pb::Hold& hold, const std::string& end_key, const std::string& state,

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -104,6 +105,8 @@ class Ledger {
   Result<pb::PostEntrySetResponse> recoverPosting(const std::string& entryset_id,
                                                   const pb::PostEntrySetRequest& request,
                                                   const std::vector<bank::Leg>& legs);
+  // The prepared batch writing an EntrySet of `legs` legs, prepared once per size.
+  Result<kit::StoreStatement> entrySetBatch(size_t legs);
   Status writeEntrySetRows(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
                            const std::vector<bank::Leg>& legs, int64_t now_us);
   pb::PostEntrySetResponse responseFor(const std::string& entryset_id, const pb::PostEntrySetRequest& request,
@@ -130,6 +133,8 @@ class Ledger {
   std::mutex id_mu_;
   std::mt19937_64 rng_;  // guarded by id_mu_
   std::atomic<int64_t> last_write_us_{0};  // the last write timestamp handed out
+  std::mutex batch_mu_;
+  std::map<size_t, kit::StoreStatement> batches_;  // by leg count; guarded by batch_mu_
   std::mutex flight_mu_;
   std::set<std::string> in_flight_;  // idempotency keys being posted now; guarded by flight_mu_
   std::mutex known_mu_;
