@@ -201,8 +201,26 @@ Status Ledger::finishKey(const std::string& key, const std::string& state, const
   return OkStatus();
 }
 
+std::optional<Ledger::CachedBalance> Ledger::memoryBalance(const std::string& address, const std::string& currency) {
+  std::lock_guard lock(memory_mu_);
+  auto it = memory_.find(address + "\n" + currency);
+  if (it == memory_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Ledger::rememberBalance(const std::string& address, const std::string& currency,
+                             std::optional<CachedBalance> b) {
+  std::lock_guard lock(memory_mu_);
+  if (b) memory_[address + "\n" + currency] = *b;
+  else memory_.erase(address + "\n" + currency);
+}
+
 Result<Ledger::CachedBalance> Ledger::readBalance(const std::string& address, const std::string& currency,
                                                  bool must_exist) {
+  // The row as this process last wrote it. Callers hold the address lock, and every
+  // write moves the row by LWT from this value, so a stale copy (another writer) only
+  // costs a failed LWT and a reconcile, never a wrong balance.
+  if (auto m = memoryBalance(address, currency)) return *m;
   auto r = store_.execute(st_->read_balance, {StoreValue::text(address), StoreValue::text(currency)}, call());
   if (!r.ok()) return r.status().withContext("reading the balance of " + address);
   CachedBalance b;
@@ -229,6 +247,7 @@ Result<Ledger::CachedBalance> Ledger::readBalance(const std::string& address, co
   b.settled = cell(*r, 0, "settled").i;
   b.held = cell(*r, 0, "held").i;
   b.entry_count = cell(*r, 0, "entry_count").i;
+  rememberBalance(address, currency, b);
   return b;
 }
 
@@ -261,7 +280,11 @@ Status Ledger::writeBalance(const std::string& address, const std::string& curre
                             const CachedBalance& after) {
   CachedBalance current;
   SANDBANK_ASSIGN_OR_RETURN(bool applied, casBalance(address, currency, before, after, &current));
-  if (applied) return OkStatus();
+  if (applied) {
+    rememberBalance(address, currency, after);
+    return OkStatus();
+  }
+  rememberBalance(address, currency, std::nullopt);
   // The row was not what we read (another writer, or a stale read): rebuild it from the
   // rows it summarises, which this operation has already written.
   kit::logWarn("balance cache moved underneath an update; reconciling",
@@ -303,11 +326,15 @@ Status Ledger::reconcile(const std::string& address, const std::string& currency
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (before.present && before.settled == truth.settled && before.held == truth.held &&
         before.entry_count == truth.entry_count) {
+      rememberBalance(address, currency, truth);
       return OkStatus();
     }
     CachedBalance current;
     SANDBANK_ASSIGN_OR_RETURN(bool applied, casBalance(address, currency, before, truth, &current));
-    if (applied) return OkStatus();
+    if (applied) {
+      rememberBalance(address, currency, truth);
+      return OkStatus();
+    }
     before = current;
   }
   return Aborted("the balance of " + address + " in " + currency +

@@ -10,6 +10,8 @@
 
 #include <array>
 #include <map>
+#include <optional>
+#include <unordered_map>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -91,6 +93,9 @@ class Ledger {
   // rebuilds it with reconcile().
   Status writeBalance(const std::string& address, const std::string& currency, const CachedBalance& before,
                       const CachedBalance& after);
+  // The balance rows this process last read or wrote, by "address\ncurrency".
+  std::optional<CachedBalance> memoryBalance(const std::string& address, const std::string& currency);
+  void rememberBalance(const std::string& address, const std::string& currency, std::optional<CachedBalance> b);
   // One LWT step: true when applied, else false with the row as found in `current`.
   Result<bool> casBalance(const std::string& address, const std::string& currency, const CachedBalance& before,
                           const CachedBalance& after, CachedBalance* current);
@@ -133,6 +138,8 @@ class Ledger {
   std::mutex id_mu_;
   std::mt19937_64 rng_;  // guarded by id_mu_
   std::atomic<int64_t> last_write_us_{0};  // the last write timestamp handed out
+  std::mutex memory_mu_;
+  std::unordered_map<std::string, CachedBalance> memory_;  // guarded by memory_mu_
   std::mutex batch_mu_;
   std::map<size_t, kit::StoreStatement> batches_;  // by leg count; guarded by batch_mu_
   std::mutex flight_mu_;
