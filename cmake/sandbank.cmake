@@ -40,9 +40,17 @@ function(sandbank_test)
     SANDBANK_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
     SANDBANK_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   set_target_properties(${A_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
-  gtest_discover_tests(${A_NAME}
-    DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${A_LABELS}" TIMEOUT 120)
+  # One label per binary: gtest_discover_tests flattens a list of labels into extra
+  # property names.
+  list(LENGTH A_LABELS n_labels)
+  if(n_labels GREATER 1)
+    message(FATAL_ERROR "sandbank_test(${A_NAME}): give one label, not ${A_LABELS}")
+  endif()
+  set(props TIMEOUT 120)
+  if(A_LABELS)
+    list(APPEND props LABELS ${A_LABELS})
+  endif()
+  gtest_discover_tests(${A_NAME} DISCOVERY_MODE PRE_TEST PROPERTIES ${props})
   if("engine" IN_LIST A_LABELS)
     add_dependencies(engine_tests ${A_NAME})
   endif()
