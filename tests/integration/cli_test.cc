@@ -168,8 +168,33 @@ TEST_F(CliTest, PsLogsKillStopAndDownAgainstARunningSimulator) {
   EXPECT_EQ(down.exit_code, 0) << down.output;
   EXPECT_EQ(waitUpExit(), 0);
   for (int pid : pids)
-    if (pid > 0) EXPECT_TRUE(processGone(pid)) << pid;
+    if (pid > 0) {
+      EXPECT_TRUE(processGone(pid)) << pid;
+    }
   EXPECT_FALSE(fs::exists(state_ + "/run.json"));
+}
+
+TEST_F(CliTest, LogsFollowShowsLinesWrittenAfterItStarted) {
+  startUp(writeManifest("bank.yaml", kTwoServices));
+  std::string out = (dir_ / "follow.out").string();
+  int follower = ::fork();
+  if (follower == 0) {
+    ::setenv("SANDBANK_STATE_DIR", state_.c_str(), 1);
+    FILE* f = std::freopen(out.c_str(), "w", stdout);
+    (void)f;
+    ::execl(kSandbank.c_str(), "sandbank", "logs", "alpha", "-f", static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  // The backlog arrives first; then a restart of alpha writes new lines.
+  ASSERT_TRUE(eventually([&] { return readFile(out).find("line 3") != std::string::npos; })) << readFile(out);
+  EXPECT_EQ(run("restart alpha").exit_code, 0);
+  EXPECT_TRUE(eventually([&] {
+    std::string text = readFile(out);
+    return text.find("shutting down") != std::string::npos &&
+           text.rfind("\"msg\":\"listening\"") > text.find("shutting down");
+  })) << readFile(out);
+  ::kill(follower, SIGTERM);
+  ::waitpid(follower, nullptr, 0);
 }
 
 TEST_F(CliTest, NoOrphansWhenTheSimulatorIsKilledWithSigkill) {
@@ -261,6 +286,9 @@ TEST_F(CliTest, FaultRulesAreAddedListedAndRemoved) {
   CommandResult bad = run("fault add oops --action explode");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.output, HasSubstr("unknown action 'explode'"));
+  CommandResult topic = run("fault add lossy --action fail --topic payments");
+  EXPECT_NE(topic.exit_code, 0);
+  EXPECT_THAT(topic.output, HasSubstr("sandbank.bus.Bus/InjectFault"));
   EXPECT_EQ(run("fault rm slow-beta").exit_code, 0);
   EXPECT_THAT(run("fault ls").output, ::testing::Not(HasSubstr("slow-beta")));
   EXPECT_NE(run("fault rm slow-beta").exit_code, 0);  // already gone, and said so
