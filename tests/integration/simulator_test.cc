@@ -12,7 +12,9 @@
 #include "sandbank/control.grpc.pb.h"
 #include "sandbank/control/run_state.h"
 #include "sandbank/control/simulator.h"
+#include "sandbank/bus/broker.h"
 #include "sandbank/faults/fault_engine.h"
+#include "sandbank/store/session.h"
 #include "sandbank/flow/flow_dump.h"
 #include "sandbank/flow/flow_query.h"
 #include "sandbank/kit/channel.h"
@@ -192,6 +194,54 @@ TEST_F(SimulatorTest, ControlApiQueriesDecodesAndDumpsTheFlow) {
   grpc::Status b = control->QueryFlow(&bctx, bad, &none);
   EXPECT_EQ(b.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(b.error_message(), HasSubstr("unknown kind 'telepathy'"));
+}
+
+TEST_F(SimulatorTest, OneFaultEngineBendsTopicsAndTablesToo) {
+  // A topic rule fails produces to that topic only.
+  ASSERT_TRUE(sim_->bus().createTopic("payments", bus::TopicConfig{}).ok());
+  ASSERT_TRUE(sim_->bus().createTopic("audit", bus::TopicConfig{}).ok());
+  faults::FaultRule topic_rule;
+  topic_rule.id = "payments-broken";
+  topic_rule.match.topic = "payments";
+  topic_rule.action.kind = faults::FaultActionKind::kFail;
+  topic_rule.action.code = StatusCode::kUnavailable;
+  ASSERT_TRUE(sim_->faults().addRule(topic_rule).ok());
+  bus::Record r;
+  r.key = "acc-1";
+  r.value = "x";
+  auto failed = sim_->bus().produce("payments", {r});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(failed.status().message(), HasSubstr("payments-broken"));
+  EXPECT_TRUE(sim_->bus().produce("audit", {r}).ok());
+
+  // A table rule that drops makes writes to that table time out, touching no replica.
+  store::Session session(sim_->store());
+  ASSERT_TRUE(session.execute("CREATE KEYSPACE bank WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}").ok());
+  ASSERT_TRUE(session.execute("CREATE TABLE bank.balances (account text PRIMARY KEY, amount bigint)").ok());
+  faults::FaultRule table_rule;
+  table_rule.id = "balances-lost";
+  table_rule.match.table = "balances";
+  table_rule.action.kind = faults::FaultActionKind::kDrop;
+  ASSERT_TRUE(sim_->faults().addRule(table_rule).ok());
+  auto write = session.execute("INSERT INTO bank.balances (account, amount) VALUES ('a', 5)");
+  ASSERT_FALSE(write.ok());
+  EXPECT_THAT(write.status().message(), HasSubstr("WriteTimeout"));
+  ASSERT_TRUE(sim_->faults().removeRule("balances-lost").ok());
+  auto read = session.execute("SELECT amount FROM bank.balances WHERE account = 'a'");
+  ASSERT_TRUE(read.ok()) << read.status().toString();
+  EXPECT_EQ(read->rows.size(), 0u);  // the dropped write reached no replica
+
+  // Both faults are in the flow, naming their rules.
+  flow::LiveFlowQuery live(sim_->flow());
+  flow::FlowFilter f;
+  f.addKind(flow::FlowKind::kFault);
+  auto events = live.events(f);
+  ASSERT_TRUE(events.ok());
+  std::string details;
+  for (const auto& e : *events) details += e.detail + "\n";
+  EXPECT_THAT(details, HasSubstr("payments-broken"));
+  EXPECT_THAT(details, HasSubstr("balances-lost"));
 }
 
 TEST_F(SimulatorTest, ServicesAreToldWhereTheMeshBusAndStoreAre) {

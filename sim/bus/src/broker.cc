@@ -2,6 +2,10 @@
 // is held and emitted after it is released, so a slow sink never runs under the lock.
 #include "sandbank/bus/broker.h"
 
+#include <thread>
+
+#include "sandbank/faults/fault_engine.h"
+
 #include <algorithm>
 #include <cassert>
 #include <set>
@@ -323,6 +327,21 @@ int64_t Broker::initProducerId() {
 
 Result<ProduceAck> Broker::produce(const std::string& topic, std::vector<Record> records,
                                    const ProduceOptions& options) {
+  if (faults::FaultEngine* fe = fault_engine_.load()) {
+    faults::FaultSubject subject;
+    subject.layer = faults::SubjectLayer::kBus;
+    subject.source = options.client_id.empty() ? "producer" : options.client_id;
+    subject.destination = "bus";
+    subject.method = "Produce";
+    subject.topic = topic;
+    faults::FaultDecision d = fe->decide(subject);
+    if (d.faulted()) {
+      if (d.delay.count() > 0) std::this_thread::sleep_for(d.delay);  // the producer's request waits
+      if (d.outcome == faults::FaultDecision::Outcome::kFail) return Status(d.code, d.message);
+      if (d.outcome == faults::FaultDecision::Outcome::kDrop)
+        return kafkaStatus(KafkaError::kRequestTimedOut, "no answer (" + d.summary() + "); nothing was written");
+    }
+  }
   std::vector<flow::FlowEvent> events;
   Result<ProduceAck> result = Internal("produce did not run");
   {

@@ -200,12 +200,7 @@ class ControlImpl final : public pb::Control::Service {
     if (!options_.faults) return missing("the fault engine");
     auto rule = faultRuleFromProto(*req);
     if (!rule.ok()) return toGrpc(rule.status());
-    // The bus and the store do not consult the fault engine yet; a rule on a topic or a
-    // table would be accepted and never fire, so say where those faults live instead.
-    if (!rule->match.topic.empty() || !rule->match.table.empty())
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          "topic and table rules are not applied yet; use sandbank.bus.Bus/InjectFault for the bus "
-                          "and sandbank.store.Store NodeDown/NodeSlow/NodeIsolate for the store (on this port)");
+
     if (auto s = options_.faults->addRule(*rule); !s.ok()) return toGrpc(s);
     auto state = options_.faults->rule(rule->id);
     if (state.ok()) faultRuleToProto(*state, resp);

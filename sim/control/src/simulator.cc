@@ -72,6 +72,9 @@ Result<std::unique_ptr<Simulator>> Simulator::create(SimulatorOptions o) {
   store::ClusterOptions copt;
   copt.node_datacenters.assign(static_cast<size_t>(std::max(1, o.store_nodes)), "dc1");
   sim->store_ = std::make_unique<store::Cluster>(copt, *sim->clock_, *sim->hub_);
+  // One fault engine for the whole run: rules on services, topics and tables alike.
+  sim->bus_->setFaultEngine(sim->faults_.get());
+  sim->store_->setFaultEngine(sim->faults_.get());
   {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &sim->data_port_);

@@ -5,6 +5,10 @@
 // clocks under ClientClocks' stripe mutexes; LWTs under the Paxos stripe of the partition.
 #include "sandbank/store/cluster.h"
 
+#include <thread>
+
+#include "sandbank/faults/fault_engine.h"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -638,9 +642,35 @@ std::shared_ptr<const KeyspaceSchema> Cluster::keyspace(const std::string& keysp
 
 // ---------------------------------------------------------------- writes
 
+Status Cluster::applyFaults(const RequestContext& ctx, const TableSchema* table, const char* op, bool is_read) {
+  faults::FaultEngine* fe = fault_engine_.load();
+  if (!fe || !table) return OkStatus();
+  faults::FaultSubject subject;
+  subject.layer = faults::SubjectLayer::kStore;
+  subject.source = ctx.client_id.empty() ? "client" : ctx.client_id;
+  subject.destination = "store";
+  subject.method = op;
+  subject.table = table->keyspace + "." + table->name;
+  subject.trace_id = ctx.trace_id;
+  faults::FaultDecision d = fe->decide(subject);
+  if (!d.faulted()) {
+    subject.table = table->name;  // rules may name the table alone
+    d = fe->decide(subject);
+  }
+  if (!d.faulted()) return OkStatus();
+  if (d.delay.count() > 0) std::this_thread::sleep_for(d.delay);  // the client's request waits
+  if (d.outcome == faults::FaultDecision::Outcome::kFail) return Status(d.code, d.message);
+  if (d.outcome == faults::FaultDecision::Outcome::kDrop)
+    return storeError(is_read ? StoreError::kReadTimeout : StoreError::kWriteTimeout,
+                      "no replica answered (" + d.summary() + ")");
+  return OkStatus();
+}
+
 Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
   Impl& m = *impl_;
   const RequestContext& ctx = request.ctx;
+  if (!request.partitions.empty())
+    SANDBANK_RETURN_IF_ERROR(applyFaults(ctx, request.partitions.front().table.get(), "write", false));
   if (isSerial(ctx.consistency)) {
     return storeError(StoreError::kInvalidQuery, "SERIAL is not supported as conditional update commit consistency. Use ANY if you mean \"make sure it is accepted but I don't care how many replicas commit it for non-SERIAL reads\"");
   }
@@ -765,6 +795,7 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
   if (cl == ConsistencyLevel::kAny) return storeError(StoreError::kInvalidQuery, "ANY ConsistencyLevel is only supported for writes");
   if (cl == ConsistencyLevel::kEachQuorum) return storeError(StoreError::kInvalidQuery, "EACH_QUORUM ConsistencyLevel is only supported for writes");
   if (!request.table) return storeError(StoreError::kInvalidQuery, "read without a table");
+  SANDBANK_RETURN_IF_ERROR(applyFaults(ctx, request.table.get(), "read", true));
   const TableSchema& t = *request.table;
   std::shared_lock lock(m.mu);
   KeyspaceRuntime* ks = m.keyspaceOf(t.id);
@@ -900,6 +931,7 @@ Result<CasOutcome> Cluster::cas(const CasRequest& request) {
   const RequestContext& ctx = request.ctx;
   const PartitionWrite& w = request.write;
   if (!w.table) return storeError(StoreError::kInvalidQuery, "conditional write without a table");
+  SANDBANK_RETURN_IF_ERROR(applyFaults(ctx, w.table.get(), "cas", false));
   const TableSchema& t = *w.table;
   if (!isSerial(ctx.serial_consistency)) {
     return storeError(StoreError::kInvalidQuery, "Invalid consistency for conditional update: " +

@@ -12,6 +12,7 @@
 //                              retention/compaction
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -30,6 +31,10 @@
 #include "sandbank/core/clock.h"
 #include "sandbank/core/result.h"
 #include "sandbank/flow/flow_event.h"
+
+namespace sandbank::faults {
+class FaultEngine;
+}  // namespace sandbank::faults
 
 namespace sandbank::bus {
 
@@ -236,10 +241,15 @@ class Broker {
   // Starts a new generation for the group, as if a member had joined.
   Status forceRebalance(const std::string& group);
   void clearFaults();
+  // Rules of the shared fault engine that name a topic are applied to produce requests:
+  // delay holds the request, fail answers with the rule's code, drop writes nothing and
+  // answers RequestTimedOut. Not owned; null (the default) turns this off.
+  void setFaultEngine(faults::FaultEngine* faults) { fault_engine_.store(faults); }
 
   const Clock& clock() const { return clock_; }
 
  private:
+  std::atomic<faults::FaultEngine*> fault_engine_{nullptr};
   struct Partition;
   struct Topic;
   struct Member;

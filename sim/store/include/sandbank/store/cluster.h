@@ -15,6 +15,7 @@
 // partition are serialized by a striped Paxos lock.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -30,6 +31,10 @@
 #include "sandbank/store/errors.h"
 #include "sandbank/store/partition.h"
 #include "sandbank/store/schema.h"
+
+namespace sandbank::faults {
+class FaultEngine;
+}  // namespace sandbank::faults
 
 namespace sandbank::store {
 
@@ -189,6 +194,11 @@ struct CommitLogEntry {
 
 class Cluster {
  public:
+  // Rules of the shared fault engine that name a table are applied to requests on it:
+  // delay holds the request, fail answers with the rule's code, drop answers
+  // WriteTimeout/ReadTimeout without touching any replica. Not owned; null turns it off.
+  void setFaultEngine(faults::FaultEngine* faults) { fault_engine_.store(faults); }
+
   Cluster(ClusterOptions options, Clock& clock,
           flow::FlowSink& sink = flow::NullFlowSink::instance());
   ~Cluster();
@@ -247,9 +257,13 @@ class Cluster {
   struct Impl;
 
  private:
+  // OK, or the error a fault rule on the request's table answers with (after its delay).
+  Status applyFaults(const RequestContext& ctx, const TableSchema* table, const char* op, bool is_read);
+
   ClusterOptions options_;
   Clock& clock_;
   std::unique_ptr<Impl> impl_;
+  std::atomic<faults::FaultEngine*> fault_engine_{nullptr};
 };
 
 }  // namespace sandbank::store
