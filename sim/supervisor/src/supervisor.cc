@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "proc_stats.h"
+#include "sandbank/core/duration.h"
 #include "sandbank/core/environment.h"
 
 namespace sandbank::supervisor {
@@ -231,17 +232,13 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
         std::min<double>(static_cast<double>(rp.backoff.count()) * factor, static_cast<double>(rp.max_backoff.count()))));
     inst.next_backoff = delay;
     inst.restart_at = Steady::now() + delay;
-    std::string detail = why + "; restarting in " + formatDurationShort(delay) + " (attempt " +
+    std::string detail = why + "; restarting in " + formatDuration(delay) + " (attempt " +
                          std::to_string(inst.failures) +
                          (rp.max_retries >= 0 ? " of " + std::to_string(rp.max_retries) : "") + ")";
     setState(inst, InstanceState::kBackoff, detail);
     event(inst, "restarting", detail);
   }
 
-  static std::string formatDurationShort(std::chrono::nanoseconds d) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-    return ms >= 1000 && ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
-  }
 
   Instance* find(const std::string& instance_name, ServiceEntry** entry) {
     for (auto& [n, e] : services)
@@ -474,7 +471,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
             case InstanceState::kStarting:
               if (inst.pid > 0 && now >= inst.start_deadline && !inst.killed_for_start_timeout) {
                 inst.killed_for_start_timeout = true;
-                inst.reason = "not healthy within " + formatDurationShort(e.spec.health.start_period) + "; killing";
+                inst.reason = "not healthy within " + formatDuration(e.spec.health.start_period) + "; killing";
                 if (inst.handle) (void)inst.handle->signal(SIGKILL);
               } else if (!inst.killed_for_start_timeout) {
                 next = std::min(next, inst.start_deadline);
