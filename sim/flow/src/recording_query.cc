@@ -17,6 +17,7 @@ namespace sandbank::flow {
 struct RecordingFlowQuery::Conn {
   sqlite3* db = nullptr;
   std::string path;
+  int64_t schema_version = 0;  // kRecordingSchemaVersion, or 1 (payloads in their own table)
   ~Conn() { sqlite3_close_v2(db); }
 };
 
@@ -37,16 +38,17 @@ Result<std::unique_ptr<RecordingFlowQuery>> RecordingFlowQuery::open(const std::
       sqlite3_step(s.get()) != SQLITE_ROW)
     return FailedPrecondition(path + " is not a sandbank recording (no run table)");
   int64_t version = s.colI64(0);
-  if (version != kRecordingSchemaVersion)
+  if (version != kRecordingSchemaVersion && version != 1)
     return FailedPrecondition(path + " has recording schema " + std::to_string(version) +
                               ", this sandbank reads schema " +
                               std::to_string(kRecordingSchemaVersion));
+  conn->schema_version = version;
   return std::unique_ptr<RecordingFlowQuery>(new RecordingFlowQuery(std::move(conn)));
 }
 
 namespace {
 
-// Reads the event columns (in schema::kEventColumns order) plus the payload bytes.
+// Reads the event columns in schema::kEventColumns order.
 Result<FlowEvent> readEvent(const sqlite::Stmt& s, const std::string& path) {
   FlowEvent e;
   e.id = static_cast<uint64_t>(s.colI64(0));
@@ -57,11 +59,10 @@ Result<FlowEvent> readEvent(const sqlite::Stmt& s, const std::string& path) {
   e.source = s.colText(5);
   e.destination = s.colText(6);
   e.status = s.colText(7);
-  // 8 is payload_id
-  if (!codec::decodeExt(s.colBlob(9), &e))
+  if (!codec::decodeExt(s.colBlob(8), &e))
     return FailedPrecondition("event " + std::to_string(e.id) + " in " + path +
                               " has malformed packed fields");
-  e.payload = s.colBlob(10);
+  e.payload = s.colBlob(9);
   return e;
 }
 
@@ -87,20 +88,30 @@ struct Binder {
 Result<std::vector<FlowEvent>> RecordingFlowQuery::events(const FlowFilter& filter,
                                                           size_t limit) {
   std::string sql = "SELECT ";
+  // Schema 1 kept payload bytes in a `payloads` table, referenced by events.payload_id.
+  const bool v1 = conn_->schema_version == 1;
   {
     // Qualify every column of kEventColumns ("id, trace_no, ...") with the alias, reading
     // the trace id in place of trace_no.
     std::string_view cols = schema::kEventColumns;
+    bool first = true;
     while (!cols.empty()) {
       size_t comma = cols.find(", ");
       std::string_view col = cols.substr(0, comma);
-      sql += col == "trace_no" ? std::string("t.trace_id") : "e." + std::string(col);
-      sql += ", ";
+      if (!first) sql += ", ";
+      first = false;
+      if (col == "trace_no")
+        sql += "t.trace_id";
+      else if (col == "payload" && v1)
+        sql += "p.bytes";
+      else
+        sql += "e." + std::string(col);
       cols = comma == std::string_view::npos ? std::string_view() : cols.substr(comma + 2);
     }
   }
-  sql += "p.bytes FROM events e LEFT JOIN traces t ON t.trace_no = e.trace_no"
-         " LEFT JOIN payloads p ON p.id = e.payload_id WHERE 1";
+  sql += " FROM events e LEFT JOIN traces t ON t.trace_no = e.trace_no";
+  if (v1) sql += " LEFT JOIN payloads p ON p.id = e.payload_id";
+  sql += " WHERE 1";
   Binder b;
   if (!filter.trace_id.empty()) {
     sql += " AND e.trace_no IN (SELECT trace_no FROM traces WHERE trace_id = ?)";

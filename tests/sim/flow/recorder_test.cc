@@ -86,6 +86,86 @@ TEST(Recorder, RoundTripsEventsWithPayloads) {
   EXPECT_GT(run->ended_real_us, 0);
 }
 
+// Runs one statement on a recording and returns the first column of its first row as text
+// ("" when there is no row), or the SQLite error prefixed with "error: ".
+std::string sqlScalar(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    out = std::string("error: ") + sqlite3_errmsg(db);
+  } else {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
+      out = std::string("error: ") + sqlite3_errmsg(db);
+    } else {
+      int rc = sqlite3_step(s);
+      if (rc == SQLITE_ROW && sqlite3_column_text(s, 0))
+        out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+      else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        out = std::string("error: ") + sqlite3_errmsg(db);
+    }
+    sqlite3_finalize(s);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+// Writes a payload-carrying and a payload-less event and closes the recording.
+std::vector<FlowEvent> recordOneWithAndOneWithoutPayload(const std::string& path) {
+  std::vector<FlowEvent> written = {fullEvent(1), fullEvent(2)};
+  written[1].payload.clear();
+  auto rec = Recorder::create(path, sampleRun());
+  EXPECT_TRUE(rec.ok()) << rec.status().toString();
+  if (!rec.ok()) return {};
+  for (const auto& e : written) EXPECT_TRUE((*rec)->record(std::make_shared<FlowEvent>(e)));
+  EXPECT_TRUE((*rec)->close().ok());
+  return written;
+}
+
+TEST(Recorder, StoresPayloadsInTheEventRowAndKeepsAPayloadsView) {
+  TempDir dir;
+  const std::string path = dir.file("run.sqlite");
+  ASSERT_EQ(recordOneWithAndOneWithoutPayload(path).size(), 2u);
+  EXPECT_EQ(sqlScalar(path, "SELECT schema_version FROM run"),
+            std::to_string(kRecordingSchemaVersion));
+  EXPECT_EQ(sqlScalar(path, "SELECT hex(payload) FROM events WHERE id = 1"), "0001FEFF7A");
+  EXPECT_EQ(sqlScalar(path, "SELECT payload IS NULL FROM events WHERE id = 2"), "1");
+  // The view answers as the old table did: one row per payload, keyed by the event id.
+  EXPECT_EQ(sqlScalar(path, "SELECT group_concat(id || ':' || hex(bytes)) FROM payloads"),
+            "1:0001FEFF7A");
+}
+
+TEST(RecordingFlowQuery, ReadsSchemaOneRecordingsWithAPayloadsTable) {
+  TempDir dir;
+  const std::string path = dir.file("run.sqlite");
+  const std::vector<FlowEvent> written = recordOneWithAndOneWithoutPayload(path);
+  ASSERT_EQ(written.size(), 2u);
+  // Rewrite the file into schema 1's shape: payload bytes only in a `payloads` table with
+  // ids of its own, referenced by events.payload_id.
+  ASSERT_EQ(sqlScalar(path,
+                      "SELECT 1 FROM pragma_table_info('events') WHERE name = 'payload'"),
+            "1");
+  for (const char* sql :
+       {"DROP VIEW payloads", "CREATE TABLE payloads(id INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+        "ALTER TABLE events ADD COLUMN payload_id INTEGER",
+        "INSERT INTO payloads(id, bytes) SELECT id + 40, payload FROM events "
+        "WHERE payload IS NOT NULL",
+        "UPDATE events SET payload_id = id + 40, payload = NULL WHERE payload IS NOT NULL",
+        "UPDATE run SET schema_version = 1"})
+    ASSERT_EQ(sqlScalar(path, sql), "") << sql;
+
+  auto q = RecordingFlowQuery::open(path);
+  ASSERT_TRUE(q.ok()) << q.status().toString();
+  auto read = (*q)->events({});
+  ASSERT_TRUE(read.ok()) << read.status().toString();
+  testing::expectSameEvents(written, *read);
+
+  ASSERT_EQ(sqlScalar(path, "UPDATE run SET schema_version = 99"), "");
+  auto future = RecordingFlowQuery::open(path);
+  ASSERT_FALSE(future.ok());
+  EXPECT_EQ(future.status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST(Recorder, EventsWithoutHubIdsGetRowIds) {
   TempDir dir;
   auto rec = Recorder::create(dir.file("run.sqlite"), sampleRun());

@@ -7,8 +7,8 @@
 // Schema (see recorder.cc for the exact DDL; kRecordingSchemaVersion names it):
 //   run        one row: start time, manifest, seed, version, end time, counters
 //   traces     trace number <-> trace id
-//   events     one row per FlowEvent; payload bytes live in `payloads`
-//   payloads   id, payload_type, bytes
+//   events     one row per FlowEvent, payload bytes included (NULL when none)
+//   payloads   a view over events: (event id, bytes) for events that carry a payload
 //   processes  lifecycle: service, instance, pid, state, exit code, time
 //   logs       time, service, instance, level, trace, message, fields (JSON object)
 //   scenarios  name, status, duration, message, trace
@@ -31,7 +31,9 @@
 
 namespace sandbank::flow {
 
-inline constexpr int kRecordingSchemaVersion = 1;
+// 2: payload bytes moved from a `payloads` table into `events.payload` (a view keeps the
+// name). Schema-1 recordings are still read by RecordingFlowQuery.
+inline constexpr int kRecordingSchemaVersion = 2;
 
 struct RunInfo {
   int64_t started_real_us = 0;
