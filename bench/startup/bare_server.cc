@@ -1,4 +1,4 @@
-// bench-bare-server: the startup baseline. A plain gRPC server (one echo method) with gRPC's own health
+// bare-grpc-server: the startup baseline. A plain gRPC server (one echo method) with gRPC's own health
 // service on 127.0.0.1:0 that prints its port and waits for SIGTERM. No kit, no logging.
 #include <signal.h>
 

@@ -100,7 +100,7 @@ bool healthy(int port) {
 double spawnBare(const std::string& bin, int n) {
   auto t0 = Clock::now();
   std::vector<Child> children;
-  for (int i = 0; i < n; ++i) children.push_back(spawnWithPipe({bin + "/bench-bare-server"}, {}));
+  for (int i = 0; i < n; ++i) children.push_back(spawnWithPipe({bin + "/bare-grpc-server"}, {}));
   for (auto& c : children) {
     std::string line = readUntil(c.out, "");
     if (line.empty() || !healthy(std::atoi(line.c_str()))) {
