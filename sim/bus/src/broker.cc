@@ -2,8 +2,6 @@
 // is held and emitted after it is released, so a slow sink never runs under the lock.
 #include "sandbank/bus/broker.h"
 
-#include <thread>
-
 #include "sandbank/faults/fault_engine.h"
 
 #include <algorithm>
@@ -335,11 +333,9 @@ Result<ProduceAck> Broker::produce(const std::string& topic, std::vector<Record>
     subject.method = "Produce";
     subject.topic = topic;
     faults::FaultDecision d = fe->decide(subject);
-    if (d.faulted()) {
-      if (d.delay.count() > 0) std::this_thread::sleep_for(d.delay);  // the producer's request waits
-      if (d.outcome == faults::FaultDecision::Outcome::kFail) return Status(d.code, d.message);
-      if (d.outcome == faults::FaultDecision::Outcome::kDrop)
-        return kafkaStatus(KafkaError::kRequestTimedOut, "no answer (" + d.summary() + "); nothing was written");
+    if (d.faulted()) {  // the producer's request waits out any delay
+      SANDBANK_RETURN_IF_ERROR(faults::holdAndAnswer(
+          d, kafkaStatus(KafkaError::kRequestTimedOut, "no answer (" + d.summary() + "); nothing was written")));
     }
   }
   std::vector<flow::FlowEvent> events;

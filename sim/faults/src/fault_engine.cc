@@ -3,6 +3,8 @@
 // after it is released.
 #include "sandbank/faults/fault_engine.h"
 
+#include <thread>
+
 #include <algorithm>
 
 #include "sandbank/core/duration.h"
@@ -170,6 +172,14 @@ FaultDecision FaultEngine::decide(const FaultSubject& subject) {
   }
   for (auto& ev : events) sink_.emit(std::move(ev));
   return decision;
+}
+
+Status holdAndAnswer(const FaultDecision& d, Status when_dropped) {
+  if (!d.faulted()) return OkStatus();
+  if (d.delay.count() > 0) std::this_thread::sleep_for(d.delay);
+  if (d.outcome == FaultDecision::Outcome::kFail) return Status(d.code, d.message);
+  if (d.outcome == FaultDecision::Outcome::kDrop) return when_dropped;
+  return OkStatus();
 }
 
 }  // namespace sandbank::faults

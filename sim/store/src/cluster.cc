@@ -5,8 +5,6 @@
 // clocks under ClientClocks' stripe mutexes; LWTs under the Paxos stripe of the partition.
 #include "sandbank/store/cluster.h"
 
-#include <thread>
-
 #include "sandbank/faults/fault_engine.h"
 
 #include <algorithm>
@@ -658,12 +656,9 @@ Status Cluster::applyFaults(const RequestContext& ctx, const TableSchema* table,
     d = fe->decide(subject);
   }
   if (!d.faulted()) return OkStatus();
-  if (d.delay.count() > 0) std::this_thread::sleep_for(d.delay);  // the client's request waits
-  if (d.outcome == faults::FaultDecision::Outcome::kFail) return Status(d.code, d.message);
-  if (d.outcome == faults::FaultDecision::Outcome::kDrop)
-    return storeError(is_read ? StoreError::kReadTimeout : StoreError::kWriteTimeout,
-                      "no replica answered (" + d.summary() + ")");
-  return OkStatus();
+  // The client's request waits out any delay; a drop reaches no replica.
+  return faults::holdAndAnswer(d, storeError(is_read ? StoreError::kReadTimeout : StoreError::kWriteTimeout,
+                                             "no replica answered (" + d.summary() + ")"));
 }
 
 Result<WriteOutcome> Cluster::write(const WriteRequest& request) {

@@ -130,17 +130,16 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   std::vector<std::thread> probe_threads;
   std::thread loop_thread;
 
-  using Events = std::vector<LifecycleEvent>;
 
   // ---- helpers that run under mu ----
 
   // Delivers a lifecycle event at once, with mu held, so listeners see events in the
   // order they happened and before anyone can observe the new state.
   void event(const Instance& inst, std::string what, std::string detail) {
-    dispatch({{options.clock->now(), inst.service, inst.name, std::move(what), inst.pid, inst.port, std::move(detail)}});
+    dispatch({options.clock->now(), inst.service, inst.name, std::move(what), inst.pid, inst.port, std::move(detail)});
   }
   void event(const Instance& inst, int pid, std::string what, std::string detail) {
-    dispatch({{options.clock->now(), inst.service, inst.name, std::move(what), pid, inst.port, std::move(detail)}});
+    dispatch({options.clock->now(), inst.service, inst.name, std::move(what), pid, inst.port, std::move(detail)});
   }
 
   bool dependencySatisfied(const Dependency& dep) const {
@@ -279,27 +278,24 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
 
   // ---- event delivery (called with mu held) ----
 
-  void dispatch(const Events& events) {
-    if (events.empty()) return;
+  void dispatch(const LifecycleEvent& e) {
     std::vector<LifecycleListener> ls;
     {
       std::lock_guard lock(listeners_mu);
       for (const auto& [id, l] : lifecycle_listeners) ls.push_back(l);
     }
-    for (const auto& e : events) {
-      for (const auto& l : ls) l(e);
-      if (options.flow) {
-        flow::FlowEvent f;
-        f.kind = flow::FlowKind::kProcess;
-        f.start_sim_us = f.end_sim_us = toMicros(e.time);
-        f.start_real_us = f.end_real_us = toMicros(std::chrono::system_clock::now());
-        f.source = "supervisor";
-        f.destination = e.instance;
-        f.method = e.what;
-        f.status = e.what == "exited" || e.what == "gave-up" ? "ERROR" : "OK";
-        f.detail = e.detail.empty() ? "pid " + std::to_string(e.pid) : e.detail + " (pid " + std::to_string(e.pid) + ")";
-        options.flow->emit(std::move(f));
-      }
+    for (const auto& l : ls) l(e);
+    if (options.flow) {
+      flow::FlowEvent f;
+      f.kind = flow::FlowKind::kProcess;
+      f.start_sim_us = f.end_sim_us = toMicros(e.time);
+      f.start_real_us = f.end_real_us = toMicros(std::chrono::system_clock::now());
+      f.source = "supervisor";
+      f.destination = e.instance;
+      f.method = e.what;
+      f.status = e.what == "exited" || e.what == "gave-up" ? "ERROR" : "OK";
+      f.detail = e.detail.empty() ? "pid " + std::to_string(e.pid) : e.detail + " (pid " + std::to_string(e.pid) + ")";
+      options.flow->emit(std::move(f));
     }
   }
 

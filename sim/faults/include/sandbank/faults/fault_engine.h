@@ -50,6 +50,11 @@ struct FaultRuleState {
   bool active = false;  // inside its time window and under max_hits
 };
 
+// For layers that answer synchronously (the bus, the store): waits out the decision's
+// delay on the calling thread, then returns the fail status, `when_dropped` for a drop,
+// or OK to proceed.
+Status holdAndAnswer(const FaultDecision& decision, Status when_dropped);
+
 class FaultEngine {
  public:
   // `clock` times the rules' windows; `sink` receives one kFault event per applied rule.
