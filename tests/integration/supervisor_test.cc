@@ -100,6 +100,15 @@ TEST_F(SupervisorTest, BringsServicesUpHealthyOnDistinctPortsChosenByTheKernel) 
   EXPECT_NE(a.port, b.port);
   EXPECT_GT(a.pid, 0);
   EXPECT_EQ(a.health, "SERVING");
+  EXPECT_EQ(a.http_port, 0);  // nothing announced
+}
+
+TEST_F(SupervisorTest, ShowsTheSecondPortAServiceAnnouncesOnItsListeningLine) {
+  up("services:\n  edge: {command: echo-service, env: {ECHO_HTTP_PORT: '18443'}}\n");
+  ASSERT_TRUE(sup_->waitUntilReady(10s).ok());
+  InstanceStatus e = status("edge-1");
+  EXPECT_GT(e.port, 0);
+  EXPECT_EQ(e.http_port, 18443);
 }
 
 TEST_F(SupervisorTest, DependentStartsOnlyAfterItsDependencyIsHealthy) {

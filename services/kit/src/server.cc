@@ -61,8 +61,14 @@ Status Server::start() {
   if (!server_ || port_ == 0)
     return Unavailable("cannot listen on 127.0.0.1:" + std::to_string(*port_env));
   health_->setServing(serving_on_start_);
-  logInfo("listening", {{"port", std::to_string(port_)}, {"instance", config_.instanceName()}});
+  LogFields fields = {{"port", std::to_string(port_)}, {"instance", config_.instanceName()}};
+  fields.insert(fields.end(), listening_fields_.begin(), listening_fields_.end());
+  logInfo("listening", std::move(fields));
   return OkStatus();
+}
+
+void Server::setListeningField(std::string key, std::string value) {
+  listening_fields_.emplace_back(std::move(key), std::move(value));
 }
 
 void Server::setServing(bool serving) {

@@ -68,8 +68,9 @@ int runPs(const ClientOptions& o, const std::string& service, bool json) {
   if (!s.ok()) return fail("ps", s);
   if (json) {
     for (const auto& i : resp.instances()) {
-      std::printf("{\"instance\":\"%s\",\"service\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"port\":%d,\"restarts\":%d}\n",
-                  i.instance().c_str(), i.service().c_str(), i.state().c_str(), i.pid(), i.port(), i.restarts());
+      std::printf("{\"instance\":\"%s\",\"service\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"port\":%d,\"http_port\":%d,\"restarts\":%d}\n",
+                  i.instance().c_str(), i.service().c_str(), i.state().c_str(), i.pid(), i.port(), i.http_port(),
+                  i.restarts());
     }
     return 0;
   }
@@ -80,6 +81,7 @@ int runPs(const ClientOptions& o, const std::string& service, bool json) {
     r.state = i.state();
     r.pid = i.pid() > 0 ? std::to_string(i.pid()) : "-";
     r.port = i.port() > 0 ? std::to_string(i.port()) : "-";
+    if (i.http_port() > 0) r.port += " http:" + std::to_string(i.http_port());
     r.restarts = std::to_string(i.restarts());
     r.uptime = formatUptime(i.uptime_seconds());
     char cpu[16];

@@ -31,6 +31,7 @@ StatusRow rowOf(const InstanceStatus& s) {
   r.state = std::string(supervisor::instanceStateName(s.state));
   r.pid = s.pid > 0 ? std::to_string(s.pid) : "-";
   r.port = s.port > 0 ? std::to_string(s.port) : "-";
+  if (s.http_port > 0) r.port += " http:" + std::to_string(s.http_port);
   r.restarts = std::to_string(s.restarts);
   r.uptime = formatUptime(std::chrono::duration<double>(s.uptime).count());
   char cpu[16];

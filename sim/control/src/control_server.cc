@@ -42,6 +42,7 @@ void fillInstance(const InstanceStatus& s, pb::InstanceInfo* out) {
   out->set_state(std::string(supervisor::instanceStateName(s.state)));
   out->set_pid(s.pid);
   out->set_port(s.port);
+  out->set_http_port(s.http_port);
   out->set_restarts(s.restarts);
   out->set_uptime_seconds(seconds(s.uptime));
   out->set_cpu_percent(s.cpu_percent);

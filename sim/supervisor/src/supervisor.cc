@@ -63,6 +63,7 @@ struct Instance {
   std::unique_ptr<ProcessHandle> handle;
   int pid = 0;
   int port = 0;
+  int http_port = 0;  // announced as "http_port" on the listening line
   uint64_t generation = 0;
   int restarts = 0;
   int failures = 0;
@@ -198,6 +199,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
     int pid = inst.pid;
     inst.pid = 0;
     inst.port = 0;
+    inst.http_port = 0;
     inst.probe_in_flight = false;
     inst.cpu_percent = 0;
     inst.rss = 0;
@@ -256,6 +258,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
     s.state = inst.state;
     s.pid = inst.pid;
     s.port = inst.port;
+    s.http_port = inst.http_port;
     s.restarts = inst.restarts;
     s.consecutive_failures = inst.failures;
     s.started_at = inst.started_at;
@@ -309,6 +312,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
     line.is_stderr = stream == OutputStream::kStderr;
     line.level = line.is_stderr ? LogLevel::kWarn : LogLevel::kInfo;
     int port = 0;
+    int http_port = 0;
     if (auto rec = parseLogLine(raw); rec.ok()) {
       line.level = rec->level;
       line.trace = rec->trace;
@@ -316,6 +320,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
       if (rec->message == "listening") {
         for (const auto& [k, v] : rec->fields)
           if (k == "port") port = std::atoi(v.c_str());
+          else if (k == "http_port") http_port = std::atoi(v.c_str());
       }
     } else {
       line.message = raw;
@@ -327,6 +332,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
       std::lock_guard lock(mu);
       if (inst->generation == gen && inst->state == InstanceState::kStarting) {
         inst->port = port;
+        inst->http_port = http_port;
         inst->next_probe = Steady::now();
         notifyChanged();
         wake.notify_all();

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sandbank/core/status.h"
@@ -41,6 +42,10 @@ class Server {
   const Config& config() const { return config_; }
   const std::string& name() const { return name_; }
 
+  // Adds `"key":"value"` to the "listening" line, e.g. ("http_port", "8080") from a
+  // service that also serves HTTP, so the supervisor can show it. Call before start().
+  void setListeningField(std::string key, std::string value);
+
   // Health as reported by grpc.health.v1 for the whole server. Called before start(), it
   // sets the status the server starts with (SERVING by default).
   void setServing(bool serving);
@@ -58,6 +63,7 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool serving_on_start_ = true;
+  std::vector<std::pair<std::string, std::string>> listening_fields_;
   int wake_fd_[2] = {-1, -1};  // shutdown() writes here to end wait()
 };
 

@@ -48,6 +48,7 @@ struct InstanceStatus {
   InstanceState state = InstanceState::kPending;
   int pid = 0;
   int port = 0;
+  int http_port = 0;          // a second, HTTP port the service announced (the edge), or 0
   int restarts = 0;           // how many times this instance was restarted
   int consecutive_failures = 0;
   TimePoint started_at;       // of the current process
