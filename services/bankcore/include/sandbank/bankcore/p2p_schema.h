@@ -1,0 +1,23 @@
+// The p2p service's tables, in CQL (keyspace `p2p`), shared with the invariant checker:
+// transfers by id and the idempotency claims that name them.
+// Thread-safety: constants only.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace sandbank::bank::p2p_schema {
+
+inline constexpr std::string_view kKeyspace = "p2p";
+
+inline constexpr std::array<std::string_view, 2> kTables = {
+    "CREATE TABLE IF NOT EXISTS p2p.idempotency (idempotency_key text PRIMARY KEY, kind text, result_id text, "
+    "fingerprint text, created_us bigint)",
+    // state: pending (fraud allowed, posting under way), completed, declined.
+    // entryset_key is the ledger idempotency key of the transfer's one EntrySet.
+    "CREATE TABLE IF NOT EXISTS p2p.transfers (transfer_id text PRIMARY KEY, idempotency_key text, "
+    "from_account_id text, to_account_id text, minor_units bigint, currency text, reference text, state text, "
+    "decline_reason text, entryset_id text, entryset_key text, created_us bigint, updated_us bigint)",
+};
+
+}  // namespace sandbank::bank::p2p_schema
