@@ -80,7 +80,7 @@ class Walk {
   }
 
   void add(int invariant, std::string subject, std::string detail, std::vector<std::string> rows = {}) {
-    report_.violations.push_back({invariant, std::move(subject), std::move(detail), std::move(rows)});
+    report_.violations.push_back({invariant, std::move(subject), std::move(detail), std::move(rows), ""});
   }
 
   // Overdraft of account:<id>:main from account.accounts; 0 when the account is unknown.

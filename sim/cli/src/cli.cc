@@ -93,6 +93,13 @@ int runCli(int argc, char** argv) {
 
   auto* down = app.add_subcommand("down", "Stop the running simulator and every service it started");
 
+  CheckCommandOptions check;
+  std::string settle = "5s";
+  auto* check_cmd = app.add_subcommand("check", "Check the bank invariants of the running simulator (exit 1 on violations)");
+  check_cmd->add_option("--consistency", check.consistency, "CL of the checker's own reads")->capture_default_str();
+  check_cmd->add_option("--settle", settle, "wait this long for consumers to catch up first")->capture_default_str();
+  check_cmd->add_flag("--json", check.json, "print the report as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -115,6 +122,15 @@ int runCli(int argc, char** argv) {
   for (const auto& [name, cmd] : actions)
     if (cmd->parsed()) return runServiceAction(client, name, service, signal);
   if (down->parsed()) return runDown(client);
+  if (check_cmd->parsed()) {
+    auto d = parseDuration(settle);
+    if (!d.ok()) {
+      std::cerr << "sandbank check: --settle: " << d.status().message() << "\n";
+      return 2;
+    }
+    check.settle = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+    return runCheck(client, check);
+  }
   if (flow_cmd->parsed()) return runFlowDump(client, flow_dump);
   if (clock_cmd->parsed()) return runClock(client, advance);
   if (fault_add->parsed()) return runFaultAdd(client, fault);

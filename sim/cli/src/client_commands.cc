@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
 #include "commands.h"
@@ -250,6 +251,33 @@ int runFaultRemove(const ClientOptions& o, const std::string& id) {
   if (!s.ok()) return fail("fault rm", s);
   std::cout << resp.message() << "\n";
   return 0;
+}
+
+}  // namespace sandbank::cli
+
+namespace sandbank::cli {
+
+int runCheck(const ClientOptions& o, const CheckCommandOptions& check) {
+  auto c = connect(o);
+  if (!c.ok()) return fail("check", c.status());
+  grpc::ClientContext ctx;
+  c->prepare(ctx, std::chrono::seconds(120));
+  pb::CheckRequest req;
+  req.set_consistency(check.consistency);
+  req.set_settle_ms(check.settle.count() > 0 ? check.settle.count() : -1);
+  pb::CheckResponse resp;
+  grpc::Status s = c->stub->Check(&ctx, req, &resp);
+  if (!s.ok()) return fail("check", s);
+  if (check.json) {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions jo;
+    jo.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(resp, &json, jo);
+    std::cout << json << "\n";
+  } else {
+    std::cout << resp.text();
+  }
+  return resp.clean() ? 0 : 1;
 }
 
 }  // namespace sandbank::cli

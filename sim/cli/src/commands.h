@@ -52,6 +52,15 @@ int runFaultAdd(const ClientOptions& c, const FaultOptions& f);
 int runFaultList(const ClientOptions& c);
 int runFaultRemove(const ClientOptions& c, const std::string& id);
 
+// `sandbank check`: the bank invariant checker of the running simulator. Exit 0 when
+// clean, 1 on violations.
+struct CheckCommandOptions {
+  std::string consistency = "ALL";
+  std::chrono::milliseconds settle{5000};
+  bool json = false;
+};
+int runCheck(const ClientOptions& c, const CheckCommandOptions& check);
+
 // The folder holding the running executable (build/bin), where services are looked up.
 std::string binDir();
 

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "bank_check.h"
 #include "commands.h"
 #include "sandbank/control/simulator.h"
 #include "sandbank/core/log.h"
@@ -76,6 +77,7 @@ int runUp(const UpOptions& o) {
     return created.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   std::unique_ptr<control::Simulator> sim = std::move(*created);
+  sim->setChecker(makeBankChecker(*sim));
   sim->setShutdownHandler([shutdown_fd] {
     uint64_t one = 1;
     (void)!::write(shutdown_fd, &one, sizeof one);

@@ -182,6 +182,46 @@ class ControlImpl final : public pb::Control::Service {
     return grpc::Status::OK;
   }
 
+  void setChecker(InvariantChecker checker) {
+    std::lock_guard lock(checker_mu_);
+    checker_ = std::make_shared<InvariantChecker>(std::move(checker));
+  }
+
+  grpc::Status Check(grpc::ServerContext* ctx, const pb::CheckRequest* req, pb::CheckResponse* resp) override {
+    if (auto s = authorize(ctx); !s.ok()) return s;
+    std::shared_ptr<InvariantChecker> checker;
+    {
+      std::lock_guard lock(checker_mu_);
+      checker = checker_;
+    }
+    if (!checker || !*checker)
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "this run has no invariant checker");
+    CheckSpec spec;
+    if (!req->consistency().empty()) spec.consistency = req->consistency();
+    if (req->settle_ms() > 0) spec.settle = std::chrono::milliseconds(req->settle_ms());
+    if (req->settle_ms() < 0) spec.settle = std::chrono::milliseconds(0);
+    auto outcome = (*checker)(spec);
+    if (!outcome.ok()) return toGrpc(outcome.status().withContext("invariant check"));
+    resp->set_clean(outcome->clean());
+    for (int n : outcome->invariants) resp->add_invariants(n);
+    for (const auto& v : outcome->violations) {
+      auto* o = resp->add_violations();
+      o->set_invariant(v.invariant);
+      o->set_subject(v.subject);
+      o->set_detail(v.detail);
+      o->set_trace_id(v.trace_id);
+      for (const auto& r : v.rows) o->add_rows(r);
+    }
+    for (const auto& [what, n] : outcome->counts) {
+      auto* c = resp->add_counts();
+      c->set_what(what);
+      c->set_count(n);
+    }
+    for (const auto& n : outcome->notes) resp->add_notes(n);
+    resp->set_text(formatCheckOutcome(*outcome));
+    return grpc::Status::OK;
+  }
+
   grpc::Status Clock(grpc::ServerContext* ctx, const pb::ClockRequest* req, pb::ClockState* resp) override {
     if (auto s = authorize(ctx); !s.ok()) return s;
     if (!options_.clock_offset || !options_.clock) return missing("the simulated clock");
@@ -323,6 +363,8 @@ class ControlImpl final : public pb::Control::Service {
   const ControlServerOptions& options_;
   std::atomic<bool>& stopping_;
   std::atomic<bool> shutdown_requested_{false};
+  std::mutex checker_mu_;
+  std::shared_ptr<InvariantChecker> checker_;  // guarded by checker_mu_
 };
 
 }  // namespace
@@ -358,6 +400,8 @@ Status ControlServer::start() {
 }
 
 int ControlServer::port() const { return impl_->port; }
+
+void ControlServer::setChecker(InvariantChecker checker) { impl_->control.setChecker(std::move(checker)); }
 
 void ControlServer::stop() {
   if (!impl_->server) return;

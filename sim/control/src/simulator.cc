@@ -191,6 +191,10 @@ void Simulator::setShutdownHandler(std::function<void()> handler) {
   on_shutdown_ = std::move(handler);
 }
 
+void Simulator::setChecker(InvariantChecker checker) {
+  if (control_) control_->setChecker(std::move(checker));
+}
+
 void Simulator::stop() {
   if (stopped_) return;
   stopped_ = true;

@@ -25,6 +25,7 @@ struct Violation {
   std::string subject;      // "entryset es_1", "address account:a:main GBP", "hold hold_1"
   std::string detail;       // what disagreed, in words and numbers
   std::vector<std::string> rows;  // the rows that show it, as "table: col=value ..."
+  std::string trace_id;           // the trace that shows it, when known
 };
 
 struct CheckReport {
@@ -33,6 +34,8 @@ struct CheckReport {
   int64_t entrysets = 0;
   int64_t entries = 0;
   int64_t holds = 0;
+  int64_t visibility_reads = 0;    // acknowledged writes read back (invariant 8)
+  std::vector<std::string> notes;  // what could not be checked, and why
 
   bool clean() const { return violations.empty(); }
   // Violations of one invariant.

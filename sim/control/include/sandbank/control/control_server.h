@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sandbank/control/check.h"
 #include "sandbank/core/status.h"
 
 namespace grpc {
@@ -58,6 +59,8 @@ class ControlServer {
   Status start();
   int port() const;
   std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
+  // The invariant checker behind the Check RPC (none: FAILED_PRECONDITION). Any time.
+  void setChecker(InvariantChecker checker);
   // Ends streaming calls and stops the server; idempotent.
   void stop();
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "sandbank/control/check.h"
 #include "sandbank/core/clock_file.h"
 #include "sandbank/core/result.h"
 #include "sandbank/flow/flow_hub.h"
@@ -88,6 +89,9 @@ class Simulator {
   const Clock& clock() const { return *clock_; }
   const supervisor::Manifest& manifest() const { return manifest_; }
   std::string controlAddress() const;
+  // The invariant checker behind the control API's Check (plugged in by the host, which
+  // knows the bank; see services/invariants).
+  void setChecker(InvariantChecker checker);
   // Called when a client asks the simulator to shut down (sandbank down).
   void setShutdownHandler(std::function<void()> handler);
 
