@@ -1,6 +1,6 @@
 // The bank invariant checker plugged into a running simulator: the control API's Check
 // runs services/invariants against the simulator's own store and bus.
-#include "bank_check.h"
+#include "sandbank/cli/bank_check.h"
 
 #include "sandbank/control/simulator.h"
 #include "sandbank/invariants/bank_checker.h"

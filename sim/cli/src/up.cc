@@ -13,7 +13,7 @@
 #include <iostream>
 #include <mutex>
 
-#include "bank_check.h"
+#include "sandbank/cli/bank_check.h"
 #include "commands.h"
 #include "sandbank/control/simulator.h"
 #include "sandbank/core/log.h"
