@@ -207,6 +207,23 @@ TEST_F(CliTest, NoOrphansWhenTheSimulatorIsKilledWithSigkill) {
   for (int pid : pids) EXPECT_TRUE(eventually([&] { return processGone(pid); }, 5s)) << "orphan " << pid;
 }
 
+TEST_F(CliTest, NoGrandchildOutlivesASimulatorKilledWithSigkill) {
+  // The service forks a child of its own; PDEATHSIG does not reach that one.
+  startUp(writeManifest("bank.yaml", "services:\n  forker: {command: echo-service, env: {ECHO_CHILD: '1'}}\n"));
+  int grandchild = 0;
+  ASSERT_TRUE(eventually([&] {
+    std::string logs = run("logs forker").output;
+    auto pos = logs.find("\"child_pid\":\"");
+    if (pos == std::string::npos) return false;
+    grandchild = std::atoi(logs.c_str() + pos + 13);
+    return grandchild > 0;
+  }));
+  ASSERT_FALSE(processGone(grandchild));
+  ASSERT_EQ(::kill(up_pid_, SIGKILL), 0);
+  EXPECT_EQ(waitUpExit(), 128 + SIGKILL);
+  EXPECT_TRUE(eventually([&] { return processGone(grandchild); }, 5s)) << "orphaned grandchild " << grandchild;
+}
+
 TEST_F(CliTest, SigintStopsEverythingCleanly) {
   startUp(writeManifest("bank.yaml", kTwoServices));
   auto pids = instancePids();

@@ -5,8 +5,16 @@
 //   spawn() --post--> io thread: fork/exec (setpgid, PDEATHSIG, unblock signals)
 //                      |-- async_read_until('\n') on stdout and stderr -> on_line
 //                      `-- async_wait (pidfd) -> when both pipes hit EOF -> on_exit
+//
+// PDEATHSIG covers the children, not their children. So the launcher also forks a
+// watchdog process at start: it reads the process group of every child from a pipe and,
+// when the pipe reaches EOF (the simulator exited or was killed, even by SIGKILL),
+// SIGKILLs every group it was told of, so no grandchild outlives the run. A reaped
+// child's group is killed at once (its leftovers are orphans) and forgotten.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -46,6 +54,61 @@ struct ChildSetup {
     return {};
   }
 };
+
+// The watchdog's whole life, in the forked child: only async-signal-safe calls, no heap.
+[[noreturn]] void watchdogMain(int read_fd) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) ::signal(sig, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::prctl(PR_SET_NAME, "sandbank-watch");
+  if (read_fd != 3) {
+    ::dup2(read_fd, 3);
+    read_fd = 3;
+  }
+  int null_fd = ::open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
+  ::close_range(4, ~0U, 0);  // the simulator's sockets and pipes are not ours to hold
+  static int32_t groups[1 << 16];
+  size_t count = 0;
+  int32_t buf[256];
+  for (;;) {
+    ssize_t n = ::read(read_fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof(int32_t)); ++i) {
+      if (buf[i] > 0 && count < sizeof groups / sizeof groups[0]) {
+        groups[count++] = buf[i];
+      } else if (buf[i] < 0) {
+        for (size_t j = 0; j < count; ++j)
+          if (groups[j] == -buf[i]) groups[j] = groups[--count];
+      }
+    }
+  }
+  for (size_t j = 0; j < count; ++j) ::kill(-groups[j], SIGKILL);
+  ::_exit(0);
+}
+
+struct Watchdog {
+  pid_t pid = -1;
+  int fd = -1;  // the pipe's write end (close-on-exec)
+};
+
+Watchdog startWatchdog() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return {};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[1]);
+    watchdogMain(fds[0]);
+  }
+  ::close(fds[0]);
+  if (pid < 0) {
+    ::close(fds[1]);
+    return {};
+  }
+  return {pid, fds[1]};
+}
 
 class BoostProcessLauncher;
 
@@ -114,7 +177,8 @@ class ChildHandle final : public ProcessHandle {
 
 class BoostProcessLauncher final : public ProcessLauncher {
  public:
-  BoostProcessLauncher() : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+  BoostProcessLauncher()
+      : watchdog_(startWatchdog()), work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
 
   ~BoostProcessLauncher() override {
     std::set<std::shared_ptr<Child>> live;
@@ -131,6 +195,10 @@ class BoostProcessLauncher final : public ProcessLauncher {
     work_.reset();
     io_.stop();
     thread_.join();
+    if (watchdog_.fd >= 0) {
+      ::close(watchdog_.fd);  // the watchdog kills what is left and exits
+      ::waitpid(watchdog_.pid, nullptr, 0);
+    }
   }
 
   Result<std::unique_ptr<ProcessHandle>> spawn(const ProcessSpec& spec, ProcessCallbacks callbacks) override {
@@ -160,6 +228,7 @@ class BoostProcessLauncher final : public ProcessLauncher {
                          ChildSetup{::getpid()});
     if (ec) return Internal("cannot start " + spec.executable + ": " + ec.message());
     child->pid = proc.id();
+    tellWatchdog(child->pid);
     child->proc = std::make_unique<bp::process>(std::move(proc));
     {
       std::lock_guard lock(mu_);
@@ -173,6 +242,9 @@ class BoostProcessLauncher final : public ProcessLauncher {
         std::lock_guard lock(child->mu);
         child->gone = true;
       }
+      // Whatever the child left in its group is orphaned now.
+      ::kill(-child->pid, SIGKILL);
+      tellWatchdog(-child->pid);
       if (WIFSIGNALED(status)) {
         child->info.signal = WTERMSIG(status);
       } else {
@@ -189,6 +261,14 @@ class BoostProcessLauncher final : public ProcessLauncher {
     return child;
   }
 
+  // +pgid: watch this group; -pgid: forget it. Called on the I/O thread only.
+  void tellWatchdog(int32_t signed_group) {
+    if (watchdog_.fd < 0) return;
+    while (::write(watchdog_.fd, &signed_group, sizeof signed_group) < 0 && errno == EINTR) {
+    }
+  }
+
+  const Watchdog watchdog_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::mutex mu_;
