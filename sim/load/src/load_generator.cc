@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -203,7 +204,8 @@ struct LoadGenerator::Impl {
 
   Result<HttpResponse> send(EdgeConnection& conn, std::string_view method, const std::string& target,
                             const json* body, const HttpHeaders& headers) {
-    std::string text = body ? body->dump() : std::string();
+    // Ids echoed from the bank could hold invalid UTF-8; replace rather than throw.
+    std::string text = body ? body->dump(-1, ' ', false, json::error_handler_t::replace) : std::string();
     {
       std::lock_guard lock(stats_mu);
       ++stats.requests;
@@ -445,7 +447,10 @@ struct LoadGenerator::Impl {
         std::string v = stringField(a.body, field);
         if (!v.empty()) movement->ids[field] = v;
       }
-      movement->replayed = a.body.is_object() && a.body.value("replayed", false) == true;
+      if (a.body.is_object()) {
+        auto it = a.body.find("replayed");
+        movement->replayed = it != a.body.end() && it->is_boolean() && it->get<bool>();
+      }
     }
     record(op, a, SteadyClock::now() - t0, std::move(movement));
   }

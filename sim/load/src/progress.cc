@@ -92,7 +92,7 @@ void printSummary(const LoadReport& report, std::ostream& out) {
   }
 }
 
-int runLoad(const LoadOptions& options, std::ostream& out, bool tty) {
+int runLoad(const LoadOptions& options, std::ostream& out, bool tty, const std::atomic<bool>* cancel) {
   if (Status st = validateOptions(options); !st.ok()) {
     out << "sandbank load: " << st.message() << '\n';
     return 2;
@@ -103,15 +103,29 @@ int runLoad(const LoadOptions& options, std::ostream& out, bool tty) {
     return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
   }
   char buf[256];
-  std::snprintf(buf, sizeof buf, "load: %d customers, %.1f ops/s for %s, seed %llu, %d workers, edge %s\n",
-                options.customers, options.rate,
-                options.duration.count() ? formatDuration(options.duration).c_str() : "ever",
+  std::string span = options.duration.count() ? "for " + formatDuration(options.duration) : "until stopped";
+  std::snprintf(buf, sizeof buf, "load: %d customers, %.1f ops/s %s, seed %llu, %d workers, edge %s\n",
+                options.customers, options.rate, span.c_str(),
                 static_cast<unsigned long long>(options.seed), options.concurrency, options.edge.c_str());
   out << buf << std::flush;
-  while (!generator.waitFor(std::chrono::seconds(1))) printProgress(generator.snapshot(), out, tty);
+  std::chrono::nanoseconds last_print{0};
+  bool cancelled = false;
+  while (!generator.waitFor(cancel ? std::chrono::milliseconds(100) : std::chrono::milliseconds(1000))) {
+    if (cancel && !cancelled && cancel->load()) {
+      cancelled = true;
+      generator.stop();
+      continue;
+    }
+    auto elapsed = generator.snapshot().elapsed;
+    // With a cancel flag the loop wakes every 100 ms; still print once a second.
+    if (cancel && elapsed - last_print < std::chrono::milliseconds(950)) continue;
+    last_print = elapsed;
+    printProgress(generator.snapshot(), out, tty);
+  }
   LoadReport report = generator.report();
   printProgress(report.stats, out, tty);
   if (tty) out << '\n';
+  if (cancelled) out << "stopped early on request\n";
   printSummary(report, out);
   if (report.stats.ok == 0) {
     out << "sandbank load: no operation succeeded against " << options.edge << '\n';

@@ -12,6 +12,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -282,6 +283,25 @@ TEST(RunLoadTest, PrintsProgressLinesAndASummary) {
   EXPECT_NE(text.find("failures by code:  unavailable"), std::string::npos) << text;
   EXPECT_NE(text.find("failures by HTTP status:  503"), std::string::npos) << text;
   EXPECT_NE(text.find("money movements acknowledged: "), std::string::npos) << text;
+}
+
+TEST(RunLoadTest, CancelFlagStopsAnUnboundedRunAndStillSummarises) {
+  FakeEdge edge(FakeEdge::Options{});
+  LoadOptions o = fastRun(edge.address());
+  o.duration = std::chrono::milliseconds(0);
+  o.rate = 2000;
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    edge.waitForRequests(30, std::chrono::seconds(30));
+    cancel.store(true);
+  });
+  std::ostringstream out;
+  int rc = runLoad(o, out, /*tty=*/true, &cancel);
+  canceller.join();
+  EXPECT_EQ(rc, 0) << out.str();
+  EXPECT_NE(out.str().find("until stopped"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("stopped early on request"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("\r"), std::string::npos) << "progress is rewritten in place on a tty";
 }
 
 TEST(RunLoadTest, ReturnsOneWhenNothingSucceeds) {

@@ -12,6 +12,7 @@
 // Thread-safety: every LoadGenerator method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <iosfwd>
 #include <memory>
@@ -69,7 +70,10 @@ void printSummary(const LoadReport& report, std::ostream& out);
 
 // `sandbank load`: validates, runs to the end printing progress once a second and the
 // summary. Returns 0 when at least one request succeeded, 1 when none did (the message
-// says why, e.g. the edge is unreachable), 2 when the options are invalid.
-int runLoad(const LoadOptions& options, std::ostream& out, bool tty);
+// says why, e.g. the edge is unreachable), 2 when the options are invalid. When
+// `cancel` becomes true (e.g. set from a SIGINT handler; a lock-free atomic store is
+// async-signal-safe) the run stops within about a second and still prints the summary.
+int runLoad(const LoadOptions& options, std::ostream& out, bool tty,
+            const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace sandbank::load
