@@ -93,6 +93,15 @@ int runCli(int argc, char** argv) {
 
   auto* down = app.add_subcommand("down", "Stop the running simulator and every service it started");
 
+  LoadCommandOptions load_opts;
+  auto* load_cmd = app.add_subcommand("load", "Run simulated customers against the bank's edge (deterministic per seed)");
+  load_cmd->add_option("--customers", load_opts.customers, "customers to sign up")->capture_default_str();
+  load_cmd->add_option("--rate", load_opts.rate, "operations per second")->capture_default_str();
+  load_cmd->add_option("--duration", load_opts.duration, "how long, e.g. 30s or 5m")->capture_default_str();
+  load_cmd->add_option("--seed", load_opts.seed, "the same seed plans the same run")->capture_default_str();
+  load_cmd->add_option("--concurrency", load_opts.concurrency, "workers, one connection each")->capture_default_str();
+  load_cmd->add_option("--edge", load_opts.edge, "host:port of the edge's HTTP API (default: ask the running simulator)");
+
   CheckCommandOptions check;
   std::string settle = "5s";
   auto* check_cmd = app.add_subcommand("check", "Check the bank invariants of the running simulator (exit 1 on violations)");
@@ -122,6 +131,7 @@ int runCli(int argc, char** argv) {
   for (const auto& [name, cmd] : actions)
     if (cmd->parsed()) return runServiceAction(client, name, service, signal);
   if (down->parsed()) return runDown(client);
+  if (load_cmd->parsed()) return runLoadCommand(client, load_opts);
   if (check_cmd->parsed()) {
     auto d = parseDuration(settle);
     if (!d.ok()) {

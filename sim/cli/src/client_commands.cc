@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -12,6 +13,8 @@
 #include "commands.h"
 #include "sandbank/control.grpc.pb.h"
 #include "sandbank/control/run_state.h"
+#include "sandbank/core/duration.h"
+#include "sandbank/load/load_generator.h"
 #include "status_table.h"
 
 namespace sandbank::cli {
@@ -278,6 +281,48 @@ int runCheck(const ClientOptions& o, const CheckCommandOptions& check) {
     std::cout << resp.text();
   }
   return resp.clean() ? 0 : 1;
+}
+
+namespace {
+std::atomic<bool> g_load_cancel{false};
+extern "C" void onLoadInterrupt(int) { g_load_cancel.store(true); }
+}  // namespace
+
+int runLoadCommand(const ClientOptions& o, const LoadCommandOptions& l) {
+  load::LoadOptions options;
+  options.customers = l.customers;
+  options.rate = l.rate;
+  options.seed = l.seed;
+  options.concurrency = l.concurrency;
+  auto d = parseDuration(l.duration);
+  if (!d.ok()) return fail("load", d.status().withContext("--duration"));
+  options.duration = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  options.edge = l.edge;
+  if (options.edge.empty()) {
+    auto c = connect(o);
+    if (!c.ok()) return fail("load", c.status().withContext("no --edge given and no running simulator"));
+    grpc::ClientContext ctx;
+    c->prepare(ctx);
+    pb::ListServicesRequest req;
+    req.set_service("edge");
+    pb::ListServicesResponse resp;
+    grpc::Status s = c->stub->ListServices(&ctx, req, &resp);
+    if (!s.ok()) return fail("load", s);
+    for (const auto& i : resp.instances())
+      if (i.http_port() > 0) {
+        options.edge = "127.0.0.1:" + std::to_string(i.http_port());
+        break;
+      }
+    if (options.edge.empty()) {
+      std::cerr << "sandbank load: the running bank has no edge serving HTTP yet (see sandbank ps)\n";
+      return 1;
+    }
+  }
+  struct sigaction sa {};
+  sa.sa_handler = onLoadInterrupt;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  return load::runLoad(options, std::cout, ::isatty(STDOUT_FILENO), &g_load_cancel);
 }
 
 }  // namespace sandbank::cli

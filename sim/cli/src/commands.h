@@ -61,6 +61,18 @@ struct CheckCommandOptions {
 };
 int runCheck(const ClientOptions& c, const CheckCommandOptions& check);
 
+// `sandbank load`: simulated customers against the edge of the running simulator (or
+// the edge given as host:port).
+struct LoadCommandOptions {
+  int customers = 10;
+  double rate = 50;
+  std::string duration = "10s";
+  uint64_t seed = 1;
+  std::string edge;  // empty: ask the running simulator where the edge listens
+  int concurrency = 8;
+};
+int runLoadCommand(const ClientOptions& c, const LoadCommandOptions& load);
+
 // The folder holding the running executable (build/bin), where services are looked up.
 std::string binDir();
 
