@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdio>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -213,10 +214,18 @@ struct LoadGenerator::Impl {
     return conn.exchange(method, target, text, headers);
   }
 
-  HttpHeaders customerHeaders(const CustomerRuntime& c) const {
-    return {{"Authorization", "Bearer " + c.token}};
+  // `traceparent` for a step: its planned trace id and a span id from the step.
+  static std::string traceparent(const PlannedOp& op) {
+    char span[17];
+    std::snprintf(span, sizeof span, "%016llx", static_cast<unsigned long long>(op.step + 1));
+    return "00-" + op.trace_id + "-" + span + "-01";
   }
-  HttpHeaders schemeHeaders() const { return {{"X-Scheme-Key", options.scheme_key}}; }
+  static HttpHeaders customerHeaders(const CustomerRuntime& c, const std::string& tp) {
+    return {{"Authorization", "Bearer " + c.token}, {"traceparent", tp}};
+  }
+  HttpHeaders schemeHeaders(const std::string& tp) const {
+    return {{"X-Scheme-Key", options.scheme_key}, {"traceparent", tp}};
+  }
 
   CustomerRuntime customer(int index) {
     std::lock_guard lock(customers_mu);
@@ -248,7 +257,7 @@ struct LoadGenerator::Impl {
     json body{{"name", op.reference}, {"email", op.key}, {"password", password}};
     Attempt a;
     for (int attempt = 0; attempt < kSignupAttempts; ++attempt) {
-      a = classify(send(conn, "POST", "/v1/signup", &body, {}));
+      a = classify(send(conn, "POST", "/v1/signup", &body, {{"traceparent", traceparent(op)}}));
       bool retryable = a.outcome == Outcome::kFailed &&
                        (a.status == 0 || a.status == 503 || a.status == 504);
       if (!retryable || attempt + 1 == kSignupAttempts) break;
@@ -272,7 +281,7 @@ struct LoadGenerator::Impl {
         a.code = "bad_response";
       }
     } else if (a.status == 409) {
-      a = loginInstead(op.key, password, conn, &c);
+      a = loginInstead(op.key, password, traceparent(op), conn, &c);
     }
     std::optional<CustomerRuntime> result;
     if (a.outcome == Outcome::kOk) result = c;
@@ -280,21 +289,21 @@ struct LoadGenerator::Impl {
     return a;
   }
 
-  Attempt loginInstead(const std::string& email, const std::string& password, EdgeConnection& conn,
-                       CustomerRuntime* c) {
+  Attempt loginInstead(const std::string& email, const std::string& password, const std::string& tp,
+                       EdgeConnection& conn, CustomerRuntime* c) {
     json body{{"email", email}, {"password", password}};
-    Attempt a = classify(send(conn, "POST", "/v1/login", &body, {}));
+    Attempt a = classify(send(conn, "POST", "/v1/login", &body, {{"traceparent", tp}}));
     if (a.outcome != Outcome::kOk) return a;
     c->token = stringField(a.body, "token");
     c->user_id = stringField(a.body, "user_id");
-    a = classify(send(conn, "GET", "/v1/accounts", nullptr, customerHeaders(*c)));
+    a = classify(send(conn, "GET", "/v1/accounts", nullptr, customerHeaders(*c, tp)));
     if (a.outcome != Outcome::kOk) return a;
     if (a.body.contains("accounts") && a.body["accounts"].is_array() && !a.body["accounts"].empty()) {
       c->account_id = stringField(a.body["accounts"][0], "account_id");
     }
     if (c->account_id.empty()) return Attempt{Outcome::kFailed, a.status, "bad_response", {}};
     a = classify(send(conn, "GET", "/v1/accounts/" + pathSegment(c->account_id) + "/cards", nullptr,
-                      customerHeaders(*c)));
+                      customerHeaders(*c, tp)));
     if (a.outcome != Outcome::kOk) return a;
     if (a.body.contains("cards") && a.body["cards"].is_array() && !a.body["cards"].empty()) {
       c->card_id = stringField(a.body["cards"][0], "card_id");
@@ -315,6 +324,7 @@ struct LoadGenerator::Impl {
     if (!me) return skip(op);
 
     const std::string& cur = options.currency;
+    const std::string tp = traceparent(op);
     const std::string account = pathSegment(me->account_id);
     std::optional<MoneyMovement> movement;
     auto moved = [&](std::string counterparty) {
@@ -326,6 +336,7 @@ struct LoadGenerator::Impl {
       m.currency = cur;
       m.account_id = me->account_id;
       m.counterparty = std::move(counterparty);
+      m.trace_id = op.trace_id;
       return m;
     };
     auto merchantJson = [&] {
@@ -341,7 +352,7 @@ struct LoadGenerator::Impl {
       case OpKind::kGetPaid: {
         json body{{"payment_id", op.key}, {"account_id", me->account_id}, {"amount", money(op.amount_minor, cur)},
                   {"payer_name", op.reference}, {"reference", "Salary"}};
-        a = classify(send(conn, "POST", "/scheme/fps/inbound", &body, schemeHeaders()));
+        a = classify(send(conn, "POST", "/scheme/fps/inbound", &body, schemeHeaders(tp)));
         if (a.outcome == Outcome::kOk && enumIs(a.body, "state", "PAYMENT_DECLINED", 4)) {
           declined(a, "reason");
         }
@@ -352,7 +363,7 @@ struct LoadGenerator::Impl {
       case OpKind::kCardRetransmit: {
         json body{{"scheme_message_id", op.key}, {"card_token", me->card_token},
                   {"amount", money(op.amount_minor, cur)}, {"merchant", merchantJson()}};
-        a = classify(send(conn, "POST", "/scheme/card/authorise", &body, schemeHeaders()));
+        a = classify(send(conn, "POST", "/scheme/card/authorise", &body, schemeHeaders(tp)));
         if (a.outcome == Outcome::kOk && !enumIs(a.body, "decision", "APPROVED", 1)) declined(a, "decline_reason");
         if (a.outcome == Outcome::kOk) {
           std::string id = stringField(a.body, "authorisation_id");
@@ -376,7 +387,7 @@ struct LoadGenerator::Impl {
         json body{{"scheme_message_id", op.key}, {"authorisation_id", auth}};
         if (op.kind == OpKind::kCardClear) body["amount"] = money(op.amount_minor, cur);
         const char* path = op.kind == OpKind::kCardClear ? "/scheme/card/clear" : "/scheme/card/reverse";
-        a = classify(send(conn, "POST", path, &body, schemeHeaders()));
+        a = classify(send(conn, "POST", path, &body, schemeHeaders(tp)));
         if (a.outcome == Outcome::kOk) {
           movement = moved(std::string(merchants()[static_cast<size_t>(op.merchant)].merchant_id));
           movement->ids["authorisation_id"] = auth;
@@ -389,7 +400,7 @@ struct LoadGenerator::Impl {
         json body{{"idempotency_key", op.key}, {"from_account_id", me->account_id},
                   {"to_account_id", to->account_id}, {"amount", money(op.amount_minor, cur)},
                   {"reference", op.reference}};
-        a = classify(send(conn, "POST", "/v1/transfers", &body, customerHeaders(*me)));
+        a = classify(send(conn, "POST", "/v1/transfers", &body, customerHeaders(*me, tp)));
         if (a.outcome == Outcome::kOk && enumIs(a.body, "state", "TRANSFER_DECLINED", 2)) {
           declined(a, "decline_reason");
         }
@@ -398,7 +409,7 @@ struct LoadGenerator::Impl {
       }
       case OpKind::kPotCreate: {
         json body{{"idempotency_key", op.key}, {"name", op.reference}};
-        a = classify(send(conn, "POST", "/v1/accounts/" + account + "/pots", &body, customerHeaders(*me)));
+        a = classify(send(conn, "POST", "/v1/accounts/" + account + "/pots", &body, customerHeaders(*me, tp)));
         if (a.outcome == Outcome::kOk) {
           std::string pot = stringField(a.body, "pot_id");
           if (pot.empty()) {
@@ -417,7 +428,7 @@ struct LoadGenerator::Impl {
         json body{{"idempotency_key", op.key}, {"amount", money(op.amount_minor, cur)}};
         std::string target = "/v1/pots/" + pathSegment(it->second) +
                              (op.kind == OpKind::kPotDeposit ? "/deposit" : "/withdraw");
-        a = classify(send(conn, "POST", target, &body, customerHeaders(*me)));
+        a = classify(send(conn, "POST", target, &body, customerHeaders(*me, tp)));
         if (a.outcome == Outcome::kOk) {
           movement = moved(it->second);
           movement->ids["pot_id"] = it->second;
@@ -428,17 +439,17 @@ struct LoadGenerator::Impl {
         json body{{"idempotency_key", op.key}, {"account_id", me->account_id},
                   {"amount", money(op.amount_minor, cur)}, {"sort_code", op.sort_code},
                   {"account_number", op.account_number}, {"reference", op.reference}};
-        a = classify(send(conn, "POST", "/v1/payments", &body, customerHeaders(*me)));
+        a = classify(send(conn, "POST", "/v1/payments", &body, customerHeaders(*me, tp)));
         if (a.outcome == Outcome::kOk && enumIs(a.body, "state", "PAYMENT_DECLINED", 4)) declined(a, "reason");
         if (a.outcome == Outcome::kOk) movement = moved(op.sort_code + "/" + op.account_number);
         break;
       }
       case OpKind::kReadBalance:
-        a = classify(send(conn, "GET", "/v1/accounts/" + account + "/balance", nullptr, customerHeaders(*me)));
+        a = classify(send(conn, "GET", "/v1/accounts/" + account + "/balance", nullptr, customerHeaders(*me, tp)));
         break;
       case OpKind::kReadFeed:
         a = classify(send(conn, "GET", "/v1/accounts/" + account + "/feed?limit=20", nullptr,
-                          customerHeaders(*me)));
+                          customerHeaders(*me, tp)));
         break;
     }
     if (movement) {
@@ -528,9 +539,9 @@ struct LoadGenerator::Impl {
   SteadyClock::time_point started_at;  // written by start() before any thread exists
   std::atomic<bool> started{false};    // set by start() after started_at
   std::atomic<bool> stop_requested{false};
-  std::mutex start_mu;                 // serialises start() and the destructor's join
+  std::mutex start_mu;                 // serialises start(), stop() and the destructor's join
 
-  std::vector<std::unique_ptr<WorkerQueue>> queues;
+  std::vector<std::unique_ptr<WorkerQueue>> queues;  // filled by start() under start_mu
   std::thread dispatcher;
   std::vector<std::thread> workers;
 
@@ -607,9 +618,13 @@ void LoadGenerator::stop() {
   d.wake_cv.notify_all();
   { std::lock_guard lock(d.customers_mu); }
   d.customers_cv.notify_all();
-  for (auto& q : d.queues) {
-    std::lock_guard lock(q->mu);
-    q->cv.notify_all();
+  {
+    // start() fills `queues`; wait for it rather than read the vector while it grows.
+    std::lock_guard start_lock(d.start_mu);
+    for (auto& q : d.queues) {
+      std::lock_guard lock(q->mu);
+      q->cv.notify_all();
+    }
   }
   std::lock_guard lock(d.done_mu);
   if (d.workers_running == 0) {

@@ -108,6 +108,15 @@ struct PlanGenerator::State {
     return key_prefix + "-" + std::to_string(step) + "-" + std::string(tag);
   }
 
+  // Derived from (seed, step) alone, not from the random stream.
+  std::string traceIdFor(uint64_t step) const {
+    SplitMix64 h(options.seed * 0x9e3779b97f4a7c15ULL + step);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.next()),
+                  static_cast<unsigned long long>(h.next() | 1));
+    return buf;
+  }
+
   Activity pickActivity() {
     double x = rng.unit() * total_weight;
     for (int i = 0; i < kActCount; ++i) {
@@ -308,6 +317,7 @@ PlannedOp PlanGenerator::next() {
   } else {
     s.planMix(op);
   }
+  op.trace_id = s.traceIdFor(op.step);
   ++s.step;
   return op;
 }

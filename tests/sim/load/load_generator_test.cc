@@ -130,6 +130,15 @@ TEST(LoadGeneratorTest, RunSendsThePlannedRequestsAndCountsFailuresByCode) {
       EXPECT_EQ(body["card_token"], edge.cardTokenFor(email_of_customer[std::to_string(op.customer)]));
       EXPECT_EQ(body["merchant"]["merchant_id"], merchants()[static_cast<size_t>(op.merchant)].merchant_id);
       EXPECT_EQ(r.headers.at("x-scheme-key"), "sandbank-scheme");
+      const PlannedOp* sent_by = &op;
+      for (const auto& other : p) {  // the retransmission, when this is the second copy
+        if (other.kind == OpKind::kCardRetransmit && other.key == id &&
+            r.headers.at("traceparent").find(other.trace_id) != std::string::npos) {
+          sent_by = &other;
+        }
+      }
+      EXPECT_TRUE(std::regex_match(r.headers.at("traceparent"), std::regex("00-[0-9a-f]{32}-[0-9a-f]{16}-01")));
+      EXPECT_EQ(r.headers.at("traceparent").substr(3, 32), sent_by->trace_id);
       authorise_bodies[id].push_back(r.body);
     } else if (r.target == "/scheme/card/clear" || r.target == "/v1/transfers" || r.target == "/v1/payments" ||
                r.target == "/scheme/fps/inbound") {
@@ -174,6 +183,7 @@ TEST(LoadGeneratorTest, RunSendsThePlannedRequestsAndCountsFailuresByCode) {
     EXPECT_GE(ok_answers_by_key[m.key], 1) << m.key;
     EXPECT_FALSE(m.account_id.empty());
     EXPECT_EQ(m.currency, "GBP");
+    EXPECT_EQ(m.trace_id, p[m.step].trace_id);
     if (m.kind == OpKind::kCardAuthorise) {
       EXPECT_TRUE(m.ids.count("hold_id")) << m.key;
     }

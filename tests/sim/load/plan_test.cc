@@ -141,6 +141,17 @@ TEST(PlanTest, EveryReferenceNamesAnEarlierStepOfTheSameCustomer) {
   }
 }
 
+TEST(PlanTest, EveryStepHasItsOwnTraceId) {
+  auto p = plan(smallRun());
+  std::set<std::string> ids;
+  for (const auto& op : p) {
+    ASSERT_EQ(op.trace_id.size(), 32u);
+    EXPECT_EQ(op.trace_id.find_first_not_of("0123456789abcdef"), std::string::npos);
+    ids.insert(op.trace_id);
+  }
+  EXPECT_EQ(ids.size(), p.size());
+}
+
 TEST(PlanTest, KeysAreUniqueExceptForRetransmissions) {
   auto p = plan(smallRun());
   std::set<std::string> seen;

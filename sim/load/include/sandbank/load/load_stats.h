@@ -96,6 +96,7 @@ struct MoneyMovement {
   // Ids from the answer: "authorisation_id", "hold_id", "entryset_id", "transfer_id",
   // "payment_id", "pot_id", "debit_entryset_id" - whichever were present and non-empty.
   std::map<std::string, std::string> ids;
+  std::string trace_id;        // the step's W3C trace id, for `sandbank flow --trace`
   bool replayed = false;       // the bank said it answered from its idempotency record
   bool retransmission = false;
 };

@@ -49,6 +49,9 @@ struct PlannedOp {
                                    // merchant name (card ops), customer name (sign-up)
   std::string sort_code;           // kPayment: the outside payee
   std::string account_number;      // kPayment: the outside payee
+  // W3C trace id (32 lowercase hex digits) sent in this step's `traceparent`, so the
+  // step can be found with `sandbank flow --trace`.
+  std::string trace_id;
 
   bool operator==(const PlannedOp&) const = default;
 };
