@@ -3,8 +3,10 @@
 //   1. QUORUM vs ONE write latency, RF=3, in-process engine API.
 //   2. Store Execute (prepared statements) ops/s over gRPC vs a bare echo service, both
 //      on loopback with the same number of client threads.
-//   3. Engine ops/s (50% writes / 50% reads at ONE, RF=3) vs a mutex-protected
-//      std::unordered_map doing the same puts and gets, same thread count.
+//   3. Engine ops/s (50% QUORUM writes to RF=3, each replica appending to its commit log
+//      and merging into its memtable / 50% reads at ONE, copying the row out) vs a
+//      mutex-protected std::unordered_map doing the same puts and gets (copying the row
+//      out), same thread count.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -169,7 +172,9 @@ std::pair<double, double> engineVsMap(const std::vector<std::string>& keys, uint
   Engine e3(rf);
   std::vector<WriteRequest> writes(kThreads);
   std::vector<ReadRequest> reads(kThreads);
+  std::vector<ReadOutcome> results(kThreads);  // each thread's reads copy rows out into its own
   for (int t = 0; t < kThreads; ++t) {
+    writes[t].ctx.consistency = ConsistencyLevel::kQuorum;
     writes[t].partitions.push_back(e3.write(keys[0], 0));
     reads[t].table = e3.table;
     reads[t].key = {Value::text(keys[0])};
@@ -183,8 +188,7 @@ std::pair<double, double> engineVsMap(const std::vector<std::string>& keys, uint
       if (!e3.cluster.write(writes[t]).ok()) std::abort();
     } else {
       reads[t].key[0].s = k;
-      auto r = e3.cluster.read(reads[t]);
-      if (!r.ok()) std::abort();
+      if (!e3.cluster.read(reads[t], &results[t]).ok()) std::abort();
     }
   };
   std::mutex map_mu;
@@ -214,11 +218,72 @@ std::pair<double, double> engineVsMap(const std::vector<std::string>& keys, uint
   return {median(eng), median(base)};
 }
 
+double cpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+int micro() {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 1000; ++i) keys.push_back(keyName(i));
+  Engine e;
+  WriteRequest w;
+  w.ctx.consistency = ConsistencyLevel::kQuorum;
+  w.partitions.push_back(e.write(keys[0], 0));
+  ReadRequest rd;
+  rd.table = e.table;
+  rd.key = {Value::text(keys[0])};
+  ReadOutcome got;
+  std::mutex map_mu;
+  std::unordered_map<std::string, Row> map;
+  constexpr int kOps = 400000;
+  for (int rep = 0; rep < 5; ++rep) {
+    double t0 = cpuNs();
+    for (int i = 0; i < kOps; ++i) {
+      PartitionWrite& pw = w.partitions[0];
+      pw.key[0].s = keys[(static_cast<unsigned>(i) * 7919u) % 1000u];
+      pw.rows[0].cells[0].value.i = i;
+      if (!e.cluster.write(w).ok()) std::abort();
+    }
+    double t1 = cpuNs();
+    for (int i = 0; i < kOps; ++i) {
+      rd.key[0].s = keys[(static_cast<unsigned>(i) * 7919u) % 1000u];
+      if (!e.cluster.read(rd, &got).ok() || got.rows.size() != 1) std::abort();
+    }
+    double t2 = cpuNs();
+    for (int i = 0; i < kOps; ++i) {
+      const std::string& k = keys[(static_cast<unsigned>(i) * 7919u) % 1000u];
+      std::lock_guard lock(map_mu);
+      map[k] = Row{i, "card"};
+    }
+    double t3 = cpuNs();
+    int64_t sum = 0;
+    for (int i = 0; i < kOps; ++i) {
+      const std::string& k = keys[(static_cast<unsigned>(i) * 7919u) % 1000u];
+      Row copy;
+      {
+        std::lock_guard lock(map_mu);
+        auto it = map.find(k);
+        if (it != map.end()) copy = it->second;
+      }
+      sum += copy.pence;
+    }
+    double t4 = cpuNs();
+    if (sum == -1) std::abort();
+    std::printf("cpu ns: write_quorum %.0f read_one %.0f | map put %.0f get %.0f | ratio %.3f\n", (t1 - t0) / kOps,
+                (t2 - t1) / kOps, (t3 - t2) / kOps, (t4 - t3) / kOps, ((t3 - t2) + (t4 - t3)) / ((t1 - t0) + (t2 - t1)));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // --engine-only: run just the engine-vs-map part (for profiling).
   const bool engine_only = argc > 1 && std::string(argv[1]) == "--engine-only";
+  // --micro: single-thread ns per QUORUM write and per ONE read, 1k keys (for profiling).
+  if (argc > 1 && std::string(argv[1]) == "--micro") return micro();
   const bool grpc_only = argc > 1 && std::string(argv[1]) == "--grpc-only";
   if (argc > 2) kThreads = std::atoi(argv[2]);
   std::vector<std::string> keys;

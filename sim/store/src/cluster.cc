@@ -34,8 +34,8 @@ struct Hint {
 };
 
 struct NodeRuntime {
-  NodeRuntime(NodeId i, std::string d, size_t retained)
-      : id(i), name("node-" + std::to_string(i.value())), dc(std::move(d)), store(retained) {}
+  NodeRuntime(NodeId i, std::string d, size_t retained, StripeLocks& stripes)
+      : id(i), name("node-" + std::to_string(i.value())), dc(std::move(d)), store(retained, stripes) {}
   NodeId id;
   std::string name;
   std::string dc;
@@ -90,6 +90,7 @@ struct Cluster::Impl {
   const bool flow_enabled;
 
   mutable ShardedSharedMutex mu;
+  StripeLocks stripes;  // the memtable shards' locks, shared by every node (outlives nodes)
   std::vector<std::unique_ptr<NodeRuntime>> nodes;       // guarded by mu (append only)
   std::vector<int64_t> ring_tokens;                      // guarded by mu, sorted
   std::vector<int> ring_owner;                           // guarded by mu
@@ -222,7 +223,7 @@ struct Cluster::Impl {
 
   void addNodeLocked(const std::string& dc) {
     int index = static_cast<int>(nodes.size());
-    auto node = std::make_unique<NodeRuntime>(NodeId(index + 1), dc, options.commit_log_retained);
+    auto node = std::make_unique<NodeRuntime>(NodeId(index + 1), dc, options.commit_log_retained, stripes);
     std::mt19937_64 rng(options.token_seed * 0x9e3779b97f4a7c15ULL + static_cast<uint64_t>(index + 1));
     for (int i = 0; i < std::max(1, options.num_tokens); ++i) {
       int64_t t = static_cast<int64_t>(rng());
@@ -366,24 +367,40 @@ struct Cluster::Impl {
     return options.base_latency.count() + n.slow_ns.load(std::memory_order_relaxed);
   }
 
-  PartitionUpdate buildUpdate(const PartitionWrite& w, int64_t ts, int64_t now_us, std::string key_bytes,
-                              int64_t token) const {
+  // Fills `u` with the mutation a write makes at timestamp `ts`. It overwrites every field
+  // and reuses the vectors and strings `u` already holds, so a per-thread scratch update
+  // makes the single-row write path allocation-free.
+  static void fillUpdate(const PartitionWrite& w, int64_t ts, int64_t now_us, const std::string& key_bytes,
+                         int64_t token, PartitionUpdate& u) {
     const TableSchema& t = *w.table;
-    PartitionUpdate u;
     u.table_id = t.id;
     u.key = w.key;
-    u.key_bytes = std::move(key_bytes);
+    u.key_bytes = key_bytes;
     u.token = token;
     int32_t ttl = w.ttl_seconds.value_or(t.default_ttl_seconds);
     int64_t expires = ttl > 0 ? now_us + static_cast<int64_t>(ttl) * 1'000'000 : 0;
-    if (w.delete_partition) u.deletion = Deletion{ts, now_us};
-    u.rows.reserve(w.rows.size());
-    for (const RowWrite& rw : w.rows) {
-      RowData rd;
+    u.deletion = w.delete_partition ? Deletion{ts, now_us} : Deletion{};
+    u.rows.resize(w.rows.size());
+    for (size_t i = 0; i < w.rows.size(); ++i) {
+      const RowWrite& rw = w.rows[i];
+      RowData& rd = u.rows[i];
       rd.clustering = rw.clustering;
-      if (rw.delete_row) rd.deletion = Deletion{ts, now_us};
-      if (rw.insert_marker) rd.marker = RowMarker{ts, expires, ttl};
-      if (!rw.cells.empty()) rd.cells.resize(t.regular.size());
+      rd.deletion = rw.delete_row ? Deletion{ts, now_us} : Deletion{};
+      rd.marker = rw.insert_marker ? RowMarker{ts, expires, ttl} : RowMarker{};
+      if (rw.cells.empty()) {
+        rd.cells.clear();
+        continue;
+      }
+      rd.cells.resize(t.regular.size());
+      for (Cell& c : rd.cells) {
+        c.ts = kNoTimestamp;
+        c.local_time_us = 0;
+        c.ttl_seconds = 0;
+        c.tombstone = false;
+        c.value.kind = Value::Kind::kNull;
+        c.value.i = 0;
+        c.value.s.clear();
+      }
       for (const CellWrite& cw : rw.cells) {
         Cell& c = rd.cells[t.columns[cw.column].position];
         c.ts = ts;
@@ -392,8 +409,14 @@ struct Cluster::Impl {
         c.ttl_seconds = c.tombstone ? 0 : ttl;
         if (!c.tombstone) c.value = cw.value;
       }
-      u.rows.push_back(std::move(rd));
     }
+  }
+
+  PartitionUpdate buildUpdate(const PartitionWrite& w, int64_t ts, int64_t now_us, const std::string& key_bytes,
+                              int64_t token) const {
+    const TableSchema& t = *w.table;
+    PartitionUpdate u;
+    fillUpdate(w, ts, now_us, key_bytes, token, u);
     if (u.rows.size() > 1) {
       // Several statements on one partition (a batch): normalize through a merge so rows
       // are ordered and duplicates resolved by last-write-wins.
@@ -457,10 +480,9 @@ struct Cluster::Impl {
   }
 
   // Live rows of a merged slice, as result rows.
-  static std::vector<std::vector<Value>> liveRows(const TableSchema& t, const PartitionUpdate& p, int64_t now_us,
-                                                  int64_t limit, bool reversed) {
-    std::vector<std::vector<Value>> out;
-    auto emitRow = [&](const RowData& r) { appendLiveRow(t, p.key, r.clustering, r.marker, r.cells, now_us, &out); };
+  static void liveRows(const TableSchema& t, const PartitionUpdate& p, int64_t now_us, int64_t limit, bool reversed,
+                       RowWriter& out) {
+    auto emitRow = [&](const RowData& r) { appendLiveRow(t, p.key, r.clustering, r.marker, r.cells, now_us, out); };
     if (reversed) {
       for (auto it = p.rows.rbegin(); it != p.rows.rend(); ++it) {
         if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
@@ -472,7 +494,14 @@ struct Cluster::Impl {
         emitRow(r);
       }
     }
-    return out;
+  }
+  static std::vector<std::vector<Value>> liveRows(const TableSchema& t, const PartitionUpdate& p, int64_t now_us,
+                                                  int64_t limit, bool reversed) {
+    std::vector<std::vector<Value>> rows;
+    RowWriter out(&rows);
+    liveRows(t, p, now_us, limit, reversed, out);
+    out.finish();
+    return rows;
   }
 
   static int64_t maxTimestamp(const PartitionUpdate& p) {
@@ -722,20 +751,48 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
   for (const Planned& p : plan) {
     const PartitionWrite& w = *p.w;
     const std::vector<int>& replicas = *p.replicas;
-    PartitionUpdate u = m.buildUpdate(w, w.timestamp_us.value_or(default_ts), now, p.key_bytes, p.token);
+    // A single-row mutation is built in a per-thread scratch update (no allocation once
+    // warm); batches on one partition are normalized by buildUpdate.
+    thread_local PartitionUpdate scratch;
+    PartitionUpdate batch_update;
+    const int64_t ts = w.timestamp_us.value_or(default_ts);
+    if (w.rows.size() <= 1) {
+      Impl::fillUpdate(w, ts, now, p.key_bytes, p.token, scratch);
+    } else {
+      batch_update = m.buildUpdate(w, ts, now, p.key_bytes, p.token);
+    }
+    const PartitionUpdate& u = w.rows.size() <= 1 ? scratch : batch_update;
     thread_local std::vector<int64_t> lat;
+    thread_local std::vector<int64_t> response;  // per replica: kDown, kNever (isolated) or latency
+    constexpr int64_t kDown = -1;
     lat.assign(replicas.size(), kNever);
+    response.resize(replicas.size());
+    bool any_applies = false;
+    for (size_t i = 0; i < replicas.size(); ++i) {
+      const NodeRuntime& r = *m.nodes[replicas[i]];
+      response[i] = r.down.load(std::memory_order_relaxed) ? kDown : m.responseLatencyNs(r);
+      any_applies = any_applies || (response[i] != kDown && response[i] != kNever);
+    }
+    // Every replica that receives the mutation applies it under one acquisition of the
+    // partition's stripe lock (shared by all nodes), so the write is atomic per partition
+    // on each replica and costs one lock, not one per replica.
+    if (any_applies) {
+      std::lock_guard stripe(m.stripes.forToken(p.token));
+      for (size_t i = 0; i < replicas.size(); ++i) {
+        if (response[i] != kDown && response[i] != kNever) m.nodes[replicas[i]]->store.applyLocked(w.table, u, now);
+      }
+    }
     int hints = 0;
     for (size_t i = 0; i < replicas.size(); ++i) {
       NodeRuntime& r = *m.nodes[replicas[i]];
-      if (r.down.load(std::memory_order_relaxed)) {
+      const int64_t l = response[i];
+      if (l == kDown) {
         if (m.options.hinted_handoff && m.withinHintWindow(r, now)) {
           m.storeHint(cn, r, w.table, u, now, &ctx, "replica down");
           ++hints;
         }
         continue;
       }
-      int64_t l = m.responseLatencyNs(r);
       if (l == kNever) {
         // Isolated: the message is lost; the coordinator will time out and hint it.
         m.emit(flow::FlowKind::kReplicaWrite, cn.name, r.name, "MUTATION", *w.table, u.key, "Timeout",
@@ -746,7 +803,6 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
         }
         continue;
       }
-      r.store.apply(w.table, u, now);
       lat[i] = l <= m.options.write_timeout.count() ? l : kNever;
       if (m.flow_enabled) {
         m.emit(flow::FlowKind::kReplicaWrite, cn.name, r.name, "MUTATION", *w.table, u.key,
@@ -784,7 +840,17 @@ Result<WriteOutcome> Cluster::write(const WriteRequest& request) {
 // ---------------------------------------------------------------- reads
 
 Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
+  ReadOutcome out;
+  SANDBANK_RETURN_IF_ERROR(read(request, &out));
+  return out;
+}
+
+Status Cluster::read(const ReadRequest& request, ReadOutcome* dest) {
   Impl& m = *impl_;
+  dest->replicas_contacted = 0;
+  dest->replicas_repaired = 0;
+  dest->simulated_latency = Duration(0);
+  RowWriter rows(&dest->rows);
   const RequestContext& ctx = request.ctx;
   ConsistencyLevel cl = ctx.consistency;
   if (cl == ConsistencyLevel::kAny) return storeError(StoreError::kInvalidQuery, "ANY ConsistencyLevel is only supported for writes");
@@ -859,18 +925,17 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
     slowest = std::max(slowest, l);
     if (candidates.size() == 1) {
       // One replica answers alone (CL ONE): no digest to compare, read straight out.
-      ReadOutcome one;
-      one.replicas_contacted = 1;
-      one.simulated_latency = Duration(l);
-      one.rows = r.store.readLive(request.table, key_bytes, request.key, token, bounds, now, request.limit,
-                                  request.reversed);
+      dest->replicas_contacted = 1;
+      dest->simulated_latency = Duration(l);
+      r.store.readLive(request.table, key_bytes, request.key, token, bounds, now, request.limit, request.reversed, rows);
+      rows.finish();
       if (m.flow_enabled) {
         m.emit(flow::FlowKind::kReplicaRead, cn.name, r.name, "READ", t, request.key, "OK", what, &ctx, now, l / 1000);
         m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "READ", t,
-               request.key, "OK", "CL=" + std::string(consistencyName(cl)) + " rows " + std::to_string(one.rows.size()),
+               request.key, "OK", "CL=" + std::string(consistencyName(cl)) + " rows " + std::to_string(rows.size()),
                &ctx, now, l / 1000);
       }
-      return one;
+      return OkStatus();
     }
     slices.push_back(r.store.read(request.table, key_bytes, request.key, token, bounds));
     if (m.flow_enabled) m.emit(flow::FlowKind::kReplicaRead, cn.name, r.name, "READ", t, request.key, "OK", what, &ctx, now, l / 1000);
@@ -883,7 +948,7 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
                           std::to_string(required) + " required (CL=" + std::string(consistencyName(cl)) + ")");
   }
 
-  ReadOutcome out;
+  ReadOutcome& out = *dest;
   out.replicas_contacted = static_cast<int>(candidates.size());
   out.simulated_latency = Duration(slowest);
   const PartitionUpdate* result = &slices[0];
@@ -910,13 +975,14 @@ Result<ReadOutcome> Cluster::read(const ReadRequest& request) {
       result = &merged;
     }
   }
-  out.rows = Impl::liveRows(t, *result, now, request.limit, request.reversed);
+  Impl::liveRows(t, *result, now, request.limit, request.reversed, rows);
+  rows.finish();
   if (m.flow_enabled) m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "READ", t,
          request.key, "OK",
-         "CL=" + std::string(consistencyName(cl)) + " rows " + std::to_string(out.rows.size()) +
+         "CL=" + std::string(consistencyName(cl)) + " rows " + std::to_string(rows.size()) +
              (out.replicas_repaired ? " repaired " + std::to_string(out.replicas_repaired) : ""),
          &ctx, now, out.simulated_latency.count() / 1000);
-  return out;
+  return OkStatus();
 }
 
 // ---------------------------------------------------------------- LWT

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,7 +28,7 @@ class PartitionIndex {
     for (size_t i = home(token);; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.entry == nullptr) return nullptr;
-      if (s.entry != tombstone() && s.token == token && s.entry->key_bytes == key) return &s.entry->partition;
+      if (s.entry != tombstone() && s.token == token && sameKey(s.entry->key_bytes, key)) return &s.entry->partition;
     }
   }
 
@@ -97,6 +98,24 @@ class PartitionIndex {
     int64_t token = 0;
     Entry* entry = nullptr;  // nullptr: never used; tombstone(): erased
   };
+  // Key bytes equality; the tokens already matched, so this nearly always succeeds, and
+  // short keys are compared inline rather than through a memcmp call.
+  static bool sameKey(const std::string& a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    const char* x = a.data();
+    const char* y = b.data();
+    size_t n = a.size();
+    for (; n >= 8; n -= 8, x += 8, y += 8) {
+      uint64_t u, v;
+      std::memcpy(&u, x, 8);
+      std::memcpy(&v, y, 8);
+      if (u != v) return false;
+    }
+    for (; n > 0; --n, ++x, ++y) {
+      if (*x != *y) return false;
+    }
+    return true;
+  }
   static Entry* tombstone() {
     static char marker;
     return reinterpret_cast<Entry*>(&marker);

@@ -1,5 +1,5 @@
 // ReplicaStore and the merge/slice/purge rules of a replica's memtable.
-// Thread-safety: see replica_store.h; shard state is touched only under its mutex.
+// Thread-safety: see replica_store.h; shard state is touched only under its stripe lock.
 #include "replica_store.h"
 
 #include <algorithm>
@@ -85,7 +85,11 @@ bool mergeRow(const TableSchema& t, const StoredPartition& p, StoredRow& r, cons
   for (size_t i = 0; i < ur.cells.size() && i < ncells; ++i) {
     const Cell& in = ur.cells[i];
     if (!in.present() || in.ts <= shadow_ts) continue;
-    if (cellWins(in, r.cells[i], t.columns[t.regular[i]].type)) r.cells[i] = in;
+    Cell& have = r.cells[i];
+    // Distinct timestamps decide alone; only a tie needs the full rule.
+    const bool wins = !have.present() || in.ts > have.ts ||
+                      (in.ts == have.ts && cellWins(in, have, t.columns[t.regular[i]].type));
+    if (wins) have = in;
   }
   shadow(r, shadow_ts);
   // A row deletion that a partition deletion covers is redundant.
@@ -213,12 +217,17 @@ std::vector<ReplicaStore::TableStore*> ReplicaStore::allTables() {
 }
 
 void ReplicaStore::apply(const std::shared_ptr<const TableSchema>& t, const PartitionUpdate& u, int64_t now_us) {
+  std::lock_guard lock(stripes_.forToken(u.token));
+  applyLocked(t, u, now_us);
+}
+
+void ReplicaStore::applyLocked(const std::shared_ptr<const TableSchema>& t, const PartitionUpdate& u, int64_t now_us) {
   TableStore* ts = findOrCreate(t);
   Shard& shard = ts->shards[shardOf(u.token)];
-  std::lock_guard lock(shard.mu);
   if (retained_ > 0) {
-    if (shard.log.size() >= retained_) shard.log.pop_front();
-    shard.log.push_back(CommitLogEntry{shard.appended, now_us, t->id, u.token, approxBytes(u)});
+    if (shard.log.empty()) shard.log.resize(retained_);
+    shard.log[shard.log_next] = CommitLogEntry{shard.appended, now_us, t->id, u.token, approxBytes(u)};
+    shard.log_next = shard.log_next + 1 == retained_ ? 0 : shard.log_next + 1;
   }
   ++shard.appended;
   StoredPartition* p = shard.partitions.findOrInsert(u.token, u.key_bytes, ts->schema.get());
@@ -232,7 +241,7 @@ PartitionUpdate ReplicaStore::read(const std::shared_ptr<const TableSchema>& t, 
   TableStore* ts = find(t->id);
   if (ts != nullptr) {
     Shard& shard = ts->shards[shardOf(token)];
-    std::lock_guard lock(shard.mu);
+    std::lock_guard lock(stripes_.forToken(token));
     ++shard.reads;
     if (const StoredPartition* p = shard.partitions.find(token, key_bytes)) return sliceOf(*t, *p, key_bytes, bounds);
   }
@@ -244,52 +253,51 @@ PartitionUpdate ReplicaStore::read(const std::shared_ptr<const TableSchema>& t, 
   return empty;
 }
 
-std::vector<std::vector<Value>> ReplicaStore::readLive(const std::shared_ptr<const TableSchema>& t,
-                                                       const std::string& key_bytes, const std::vector<Value>& key,
-                                                       int64_t token, const SliceBounds& bounds, int64_t now_us,
-                                                       int64_t limit, bool reversed) {
-  std::vector<std::vector<Value>> out;
+void ReplicaStore::readLive(const std::shared_ptr<const TableSchema>& t, const std::string& key_bytes,
+                            const std::vector<Value>& key, int64_t token, const SliceBounds& bounds, int64_t now_us,
+                            int64_t limit, bool reversed, RowWriter& out) {
   TableStore* ts = find(t->id);
-  if (ts == nullptr) return out;
+  if (ts == nullptr) return;
   Shard& shard = ts->shards[shardOf(token)];
-  std::lock_guard lock(shard.mu);
+  std::lock_guard lock(stripes_.forToken(token));
   ++shard.reads;
   const StoredPartition* found = shard.partitions.find(token, key_bytes);
-  if (found == nullptr) return out;
+  if (found == nullptr) return;
   const StoredPartition& p = *found;
   if (p.has_solo) {
     static const std::vector<Value> kNoClustering;
-    if (limit != 0) appendLiveRow(*t, key, kNoClustering, p.solo.marker, p.solo.cells, now_us, &out);
-    return out;
+    if (limit != 0) appendLiveRow(*t, key, kNoClustering, p.solo.marker, p.solo.cells, now_us, out);
+    return;
   }
+  const size_t first = out.size();
   auto r = bounds.start ? p.rows.lower_bound(bounds.start->prefix) : p.rows.begin();
   for (; r != p.rows.end(); ++r) {
     if (!afterStart(*t, r->first, bounds.start)) continue;
     if (!beforeEnd(*t, r->first, bounds.end)) break;
-    if (!reversed && limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
-    appendLiveRow(*t, key, r->first, r->second.marker, r->second.cells, now_us, &out);
+    if (!reversed && limit >= 0 && static_cast<int64_t>(out.size() - first) >= limit) break;
+    appendLiveRow(*t, key, r->first, r->second.marker, r->second.cells, now_us, out);
   }
   if (reversed) {
-    std::reverse(out.begin(), out.end());
-    if (limit >= 0 && static_cast<int64_t>(out.size()) > limit) out.resize(limit);
+    out.reverse(first);
+    if (limit >= 0) out.truncate(first + static_cast<size_t>(limit));
   }
-  return out;
 }
 
 void ReplicaStore::truncate(uint32_t table_id) {
   TableStore* ts = find(table_id);
   if (ts == nullptr) return;
-  for (Shard& s : ts->shards) {
-    std::lock_guard lock(s.mu);
-    s.partitions.clear();
+  for (size_t i = 0; i < kShards; ++i) {
+    std::lock_guard lock(stripes_.at(i));
+    ts->shards[i].partitions.clear();
   }
 }
 
 int64_t ReplicaStore::compact(int64_t now_us) {
   int64_t purged = 0;
   for (TableStore* ts : allTables()) {
-    for (Shard& s : ts->shards) {
-      std::lock_guard lock(s.mu);
+    for (size_t i = 0; i < kShards; ++i) {
+      Shard& s = ts->shards[i];
+      std::lock_guard lock(stripes_.at(i));
       s.partitions.forEach([&](const std::string&, StoredPartition& p) {
         purged += purge(*ts->schema, p, now_us);
         return isEmpty(p);
@@ -302,10 +310,11 @@ int64_t ReplicaStore::compact(int64_t now_us) {
 void ReplicaStore::forEachPartition(uint32_t table_id, const std::function<void(const PartitionUpdate&)>& fn) {
   TableStore* ts = find(table_id);
   if (ts == nullptr) return;
-  for (Shard& s : ts->shards) {
+  for (size_t i = 0; i < kShards; ++i) {
+    Shard& s = ts->shards[i];
     std::vector<PartitionUpdate> copies;
     {
-      std::lock_guard lock(s.mu);
+      std::lock_guard lock(stripes_.at(i));
       s.partitions.forEach([&](const std::string& kb, StoredPartition& p) {
         copies.push_back(sliceOf(*ts->schema, p, kb, SliceBounds{}));
         return false;
@@ -323,8 +332,9 @@ std::shared_ptr<const TableSchema> ReplicaStore::schemaOf(uint32_t table_id) {
 int64_t ReplicaStore::partitionCount() {
   int64_t n = 0;
   for (TableStore* ts : allTables()) {
-    for (Shard& s : ts->shards) {
-      std::lock_guard l(s.mu);
+    for (size_t i = 0; i < kShards; ++i) {
+      Shard& s = ts->shards[i];
+      std::lock_guard l(stripes_.at(i));
       n += static_cast<int64_t>(s.partitions.size());
     }
   }
@@ -334,8 +344,9 @@ int64_t ReplicaStore::partitionCount() {
 int64_t ReplicaStore::commitLogEntries() {
   int64_t n = 0;
   for (TableStore* ts : allTables()) {
-    for (Shard& s : ts->shards) {
-      std::lock_guard l(s.mu);
+    for (size_t i = 0; i < kShards; ++i) {
+      Shard& s = ts->shards[i];
+      std::lock_guard l(stripes_.at(i));
       n += s.appended;
     }
   }
@@ -345,8 +356,9 @@ int64_t ReplicaStore::commitLogEntries() {
 int64_t ReplicaStore::readsServed() {
   int64_t n = 0;
   for (TableStore* ts : allTables()) {
-    for (Shard& s : ts->shards) {
-      std::lock_guard l(s.mu);
+    for (size_t i = 0; i < kShards; ++i) {
+      Shard& s = ts->shards[i];
+      std::lock_guard l(stripes_.at(i));
       n += s.reads;
     }
   }
@@ -356,9 +368,14 @@ int64_t ReplicaStore::readsServed() {
 std::vector<CommitLogEntry> ReplicaStore::commitLog() {
   std::vector<CommitLogEntry> out;
   for (TableStore* ts : allTables()) {
-    for (Shard& s : ts->shards) {
-      std::lock_guard l(s.mu);
-      out.insert(out.end(), s.log.begin(), s.log.end());
+    for (size_t i = 0; i < kShards; ++i) {
+      Shard& s = ts->shards[i];
+      std::lock_guard l(stripes_.at(i));
+      // Oldest first: once the ring has wrapped, the oldest entry is the next to be
+      // overwritten.
+      const size_t n = std::min<size_t>(static_cast<size_t>(s.appended), s.log.size());
+      const size_t first = static_cast<size_t>(s.appended) > s.log.size() ? s.log_next : 0;
+      for (size_t i = 0; i < n; ++i) out.push_back(s.log[(first + i) % s.log.size()]);
     }
   }
   std::sort(out.begin(), out.end(), [](const CommitLogEntry& a, const CommitLogEntry& b) {

@@ -58,7 +58,7 @@ struct ClusterOptions {
   Duration base_latency = std::chrono::microseconds(300);  // simulated network + disk
   Duration max_hint_window = std::chrono::hours(3);
   bool hinted_handoff = true;
-  size_t commit_log_retained = 256;    // recent commit log entries kept per node shard
+  size_t commit_log_retained = 64;     // recent commit log entries kept per node shard (16 shards)
 };
 
 // Per-request settings.
@@ -219,6 +219,10 @@ class Cluster {
   // --- data. Errors: Unavailable, WriteTimeout / ReadTimeout, InvalidQuery.
   Result<WriteOutcome> write(const WriteRequest& request);
   Result<ReadOutcome> read(const ReadRequest& request);
+  // The same read into `*out`, overwriting it and reusing the row storage it already
+  // holds, so a caller that keeps one ReadOutcome per thread reads without allocating.
+  // On error `*out` is left unspecified.
+  Status read(const ReadRequest& request, ReadOutcome* out);
   // Linearizable per partition. Errors as write(), with "write_type=CAS" on timeouts.
   Result<CasOutcome> cas(const CasRequest& request);
 
