@@ -147,18 +147,21 @@ int64_t Fraud::countAndRecord(const std::string& account, Kind kind, const bank:
   prune(attempts, now);
   attempts.push_back(Attempt{now, kind, amount.minor_units(), amount.currency(), false});
   const auto count = static_cast<int64_t>(attempts.size());
-  if (++recorded_since_sweep_ >= 4096) {  // keep idle accounts from growing the map forever
-    recorded_since_sweep_ = 0;
-    for (auto it = window_.begin(); it != window_.end();) {
-      prune(it->second, now);
-      it = it->second.empty() ? window_.erase(it) : std::next(it);
-    }
-    const int64_t oldest = now - options_.rules.velocity_window.count();
-    for (auto it = seen_transactions_.begin(); it != seen_transactions_.end();) {
-      it = it->second <= oldest ? seen_transactions_.erase(it) : std::next(it);
-    }
-  }
+  maybeSweep(now);
   return count;
+}
+
+void Fraud::maybeSweep(int64_t now_us) {
+  if (++recorded_since_sweep_ < 4096) return;  // keep idle accounts from growing the maps forever
+  recorded_since_sweep_ = 0;
+  for (auto it = window_.begin(); it != window_.end();) {
+    prune(it->second, now_us);
+    it = it->second.empty() ? window_.erase(it) : std::next(it);
+  }
+  const int64_t oldest = now_us - options_.rules.velocity_window.count();
+  for (auto it = seen_transactions_.begin(); it != seen_transactions_.end();) {
+    it = it->second <= oldest ? seen_transactions_.erase(it) : std::next(it);
+  }
 }
 
 void Fraud::observe(const txpb::TransactionEvent& event) {
@@ -181,6 +184,7 @@ void Fraud::observe(const txpb::TransactionEvent& event) {
   std::lock_guard lock(window_mu_);
   if (!seen_transactions_.emplace(t.transaction_id(), at).second) return;  // a duplicate delivery
   ++observed_;
+  maybeSweep(now);
   auto& attempts = window_[t.account_id()];
   prune(attempts, now);
   for (Attempt& a : attempts) {
@@ -376,7 +380,8 @@ void Fraud::publish(const std::string& account_id, const char* subject, const pb
   m.headers.emplace_back("type", "sandbank.bank.fraud.FraudDecision");
   bus_->send(options_.topic, std::move(m), [account_id](const kit::BusAck& ack) {
     if (!ack.status.ok()) {
-      kit::logError("publishing a fraud decision failed", {{"account_id", account_id}, {"error", ack.status.toString()}});
+      kit::logError("publishing a fraud decision failed",
+                    {{"account_id", account_id}, {"error", ack.status.toString()}});
     }
   });
 }

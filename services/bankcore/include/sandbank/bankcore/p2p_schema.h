@@ -14,10 +14,13 @@ inline constexpr std::array<std::string_view, 2> kTables = {
     "CREATE TABLE IF NOT EXISTS p2p.idempotency (idempotency_key text PRIMARY KEY, kind text, result_id text, "
     "fingerprint text, created_us bigint)",
     // state: pending (fraud allowed, posting under way), completed, declined.
-    // entryset_key is the ledger idempotency key of the transfer's one EntrySet.
+    // entryset_key is the ledger idempotency key of the transfer's one EntrySet and
+    // floor_minor_units the payer's balance floor (-overdraft) it was posted with, so a
+    // retry re-sends exactly the same posting.
     "CREATE TABLE IF NOT EXISTS p2p.transfers (transfer_id text PRIMARY KEY, idempotency_key text, "
     "from_account_id text, to_account_id text, minor_units bigint, currency text, reference text, state text, "
-    "decline_reason text, entryset_id text, entryset_key text, created_us bigint, updated_us bigint)",
+    "decline_reason text, entryset_id text, entryset_key text, floor_minor_units bigint, created_us bigint, "
+    "updated_us bigint)",
 };
 
 }  // namespace sandbank::bank::p2p_schema

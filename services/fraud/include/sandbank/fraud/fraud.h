@@ -126,6 +126,8 @@ class Fraud {
   // new unconfirmed one.
   int64_t countAndRecord(const std::string& account, Kind kind, const bank::Money& amount);
   void prune(std::deque<Attempt>& attempts, int64_t now_us);
+  // Every 4096 records, drops empty accounts and forgotten transaction ids. Needs window_mu_.
+  void maybeSweep(int64_t now_us);
   // The card's status via card.Get; an error when it could not be learned in time.
   Result<bool> cardFrozen(const std::string& card_id);
   Result<bool> knownPayee(const std::string& from, const std::string& to);

@@ -1,0 +1,269 @@
+// The pots service over real gRPC with the store and bus in-process and fake account
+// and ledger services: pots created once per key for an existing account, listed by
+// account; deposits and withdrawals as one EntrySet each, posted once per key (also
+// after a lost ledger answer); a pot never below 0 and the main account never below its
+// overdraft; events on pot.events; bad requests answered with the field.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include "../bankcore/bank_test_env.h"
+#include "../p2p/fake_upstreams.h"
+#include "sandbank/bank/pots.grpc.pb.h"
+#include "sandbank/pots/pots.h"
+#include "sandbank/pots/pots_service.h"
+
+namespace sandbank::pots {
+namespace {
+
+class PotsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_.start();
+    ASSERT_FALSE(HasFatalFailure());
+    bus::TopicConfig config;
+    config.partitions = bank::testing::BankTestEnv::kPartitions;
+    ASSERT_TRUE(env_.broker_->createTopic("pot.events", config).ok());
+    account_server_ = bank::testing::BankTestEnv::serve(&account_, &account_address_);
+    ledger_server_ = bank::testing::BankTestEnv::serve(&ledger_, &ledger_address_);
+    ASSERT_TRUE(account_server_ && ledger_server_);
+    account_.add("alice", "GBP", 1000);  // may go 10.00 overdrawn
+    account_.add("closed", "GBP", 0, ::sandbank::bank::account::ACCOUNT_CLOSED);
+    account_.add("frozen", "GBP", 0, ::sandbank::bank::account::ACCOUNT_FROZEN);
+    ledger_.setBalance("account:alice:main", 10'000);
+
+    PotsOptions options;
+    options.account = grpc::CreateChannel(account_address_, grpc::InsecureChannelCredentials());
+    options.ledger = grpc::CreateChannel(ledger_address_, grpc::InsecureChannelCredentials());
+    auto p = Pots::open(*env_.store_, env_.producer_.get(), env_.clock_, options);
+    ASSERT_TRUE(p.ok()) << p.status().toString();
+    pots_ = std::move(p).value();
+    service_ = makePotsGrpcService(*pots_);
+    server_ = bank::testing::BankTestEnv::serve(service_.get(), &address_);
+    ASSERT_NE(server_, nullptr);
+    stub_ = pb::Pots::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+    if (account_server_) account_server_->Shutdown();
+    if (ledger_server_) ledger_server_->Shutdown();
+    env_.stop();
+  }
+
+  grpc::Status create(const std::string& key, const std::string& account, const std::string& name, pb::Pot* out,
+                      const std::string& currency = "") {
+    pb::CreatePotRequest req;
+    req.set_idempotency_key(key);
+    req.set_account_id(account);
+    req.set_name(name);
+    req.set_currency(currency);
+    grpc::ClientContext ctx;
+    return stub_->Create(&ctx, req, out);
+  }
+  pb::Pot holiday() {
+    pb::Pot pot;
+    grpc::Status s = create("p-1", "alice", "Holiday", &pot);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return pot;
+  }
+  grpc::Status move(bool deposit, const std::string& key, const std::string& pot_id, int64_t minor,
+                    pb::MoveResponse* out, const std::string& currency = "GBP") {
+    pb::MoveRequest req;
+    req.set_idempotency_key(key);
+    req.set_pot_id(pot_id);
+    req.mutable_amount()->set_minor_units(minor);
+    req.mutable_amount()->set_currency(currency);
+    grpc::ClientContext ctx;
+    return deposit ? stub_->Deposit(&ctx, req, out) : stub_->Withdraw(&ctx, req, out);
+  }
+  std::vector<pb::PotEvent> events() {
+    std::vector<pb::PotEvent> out;
+    for (const auto& d : env_.records("pot.events")) {
+      pb::PotEvent ev;
+      EXPECT_TRUE(ev.ParseFromString(d.record->value));
+      EXPECT_EQ(d.record->key.value_or(""), ev.pot().account_id()) << "keyed by the owning account";
+      out.push_back(ev);
+    }
+    return out;
+  }
+
+  bank::testing::BankTestEnv env_;
+  bank::testing::FakeAccount account_;
+  bank::testing::FakeLedger ledger_;
+  std::unique_ptr<grpc::Server> account_server_, ledger_server_;
+  std::string account_address_, ledger_address_;
+  std::unique_ptr<Pots> pots_;
+  std::unique_ptr<grpc::Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  std::unique_ptr<pb::Pots::Stub> stub_;
+};
+
+TEST_F(PotsTest, CreateIsIdempotentAndThePotCanBeReadAndListed) {
+  pb::Pot pot = holiday();
+  EXPECT_FALSE(pot.pot_id().empty());
+  EXPECT_EQ(pot.currency(), "GBP") << "defaults to the account's currency";
+  EXPECT_EQ(pot.ledger_address(), "pot:" + pot.pot_id());
+  EXPECT_FALSE(pot.replayed());
+  pb::Pot again;
+  ASSERT_TRUE(create("p-1", "alice", "Holiday", &again).ok());
+  EXPECT_TRUE(again.replayed());
+  EXPECT_EQ(again.pot_id(), pot.pot_id());
+  pb::Pot second;
+  ASSERT_TRUE(create("p-2", "alice", "Car", &second).ok());
+
+  pb::GetPotRequest get;
+  get.set_pot_id(pot.pot_id());
+  pb::Pot got;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub_->Get(&ctx, get, &got).ok());
+  EXPECT_EQ(got.name(), "Holiday");
+  EXPECT_EQ(got.account_id(), "alice");
+  EXPECT_EQ(got.created_at_us(), pot.created_at_us());
+
+  pb::ListPotsRequest list;
+  list.set_account_id("alice");
+  pb::ListPotsResponse listed;
+  grpc::ClientContext ctx2;
+  ASSERT_TRUE(stub_->ListByAccount(&ctx2, list, &listed).ok());
+  std::set<std::string> names;
+  for (const auto& p : listed.pots()) names.insert(p.name());
+  EXPECT_EQ(names, (std::set<std::string>{"Holiday", "Car"}));
+
+  auto evs = events();
+  ASSERT_EQ(evs.size(), 2u) << "one CREATED per pot, none for the replay";
+  EXPECT_EQ(evs[0].kind(), pb::PotEvent::CREATED);
+}
+
+TEST_F(PotsTest, CreateNeedsAnOpenOwnerAccountInItsCurrency) {
+  pb::Pot pot;
+  grpc::Status missing = create("p-1", "nobody", "Holiday", &pot);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(missing.error_message().find("account_id"), std::string::npos) << missing.error_message();
+  EXPECT_EQ(create("p-2", "closed", "Holiday", &pot).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  grpc::Status euro = create("p-3", "alice", "Holiday", &pot, "EUR");
+  EXPECT_EQ(euro.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(euro.error_message().find("GBP"), std::string::npos) << euro.error_message();
+  EXPECT_EQ(create("", "alice", "Holiday", &pot).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create("p-4", "alice", "", &pot).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(events().empty());
+}
+
+TEST_F(PotsTest, DepositAndWithdrawMoveMoneyBetweenMainAndThePot) {
+  pb::Pot pot = holiday();
+  pb::MoveResponse in, out;
+  ASSERT_TRUE(move(true, "d-1", pot.pot_id(), 3000, &in).ok());
+  EXPECT_FALSE(in.entryset_id().empty());
+  EXPECT_EQ(ledger_.balance("account:alice:main"), 7000);
+  EXPECT_EQ(ledger_.balance("pot:" + pot.pot_id()), 3000);
+  grpc::Status s = move(false, "w-1", pot.pot_id(), 1000, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(ledger_.balance("account:alice:main"), 8000);
+  EXPECT_EQ(ledger_.balance("pot:" + pot.pot_id()), 2000);
+
+  auto posted = ledger_.posted();
+  ASSERT_EQ(posted.size(), 2u);
+  EXPECT_EQ(posted[0].entries(0).address(), "account:alice:main");
+  EXPECT_EQ(posted[0].entries(1).address(), "pot:" + pot.pot_id());
+  EXPECT_EQ(posted[0].floors(0).minimum_minor_units(), -1000) << "the deposit may use the overdraft";
+  EXPECT_EQ(posted[1].entries(0).address(), "pot:" + pot.pot_id());
+  EXPECT_EQ(posted[1].floors(0).address(), "pot:" + pot.pot_id());
+  EXPECT_EQ(posted[1].floors(0).minimum_minor_units(), 0);
+  EXPECT_EQ(posted[0].source(), "pots");
+
+  auto evs = events();
+  ASSERT_EQ(evs.size(), 3u);
+  EXPECT_EQ(evs[1].kind(), pb::PotEvent::DEPOSITED);
+  EXPECT_EQ(evs[1].amount().minor_units(), 3000);
+  EXPECT_EQ(evs[1].entryset_id(), in.entryset_id());
+  EXPECT_EQ(evs[2].kind(), pb::PotEvent::WITHDRAWN);
+  EXPECT_EQ(evs[2].entryset_id(), out.entryset_id());
+}
+
+TEST_F(PotsTest, OverdrawingThePotIsRefusedWithTheLedgersReason) {
+  pb::Pot pot = holiday();
+  pb::MoveResponse r;
+  ASSERT_TRUE(move(true, "d-1", pot.pot_id(), 500, &r).ok());
+  grpc::Status s = move(false, "w-1", pot.pot_id(), 501, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("withdrawal refused: insufficient funds at pot:"), std::string::npos)
+      << s.error_message();
+  EXPECT_EQ(ledger_.balance("pot:" + pot.pot_id()), 500);
+  // The retry gets the same refusal, and no posting.
+  grpc::Status again = move(false, "w-1", pot.pot_id(), 501, &r);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(again.error_message().find("original result"), std::string::npos) << again.error_message();
+  EXPECT_EQ(ledger_.posted().size(), 1u);
+  EXPECT_EQ(ledger_.calls(), 2);
+  EXPECT_EQ(events().size(), 2u) << "created + deposited; nothing for the refusal";
+}
+
+TEST_F(PotsTest, DepositRespectsTheMainAccountsOverdraft) {
+  pb::Pot pot = holiday();
+  pb::MoveResponse r;
+  ASSERT_TRUE(move(true, "d-1", pot.pot_id(), 11'000, &r).ok()) << "10.00 of overdraft allowed";
+  EXPECT_EQ(ledger_.balance("account:alice:main"), -1000);
+  grpc::Status s = move(true, "d-2", pot.pot_id(), 1, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("deposit refused: insufficient funds at account:alice:main"), std::string::npos)
+      << s.error_message();
+}
+
+TEST_F(PotsTest, RetriedMovesPostOnceAndReportReplayed) {
+  pb::Pot pot = holiday();
+  pb::MoveResponse first, retry;
+  ASSERT_TRUE(move(true, "d-1", pot.pot_id(), 3000, &first).ok());
+  ASSERT_TRUE(move(true, "d-1", pot.pot_id(), 3000, &retry).ok());
+  EXPECT_TRUE(retry.replayed());
+  EXPECT_EQ(retry.entryset_id(), first.entryset_id());
+  EXPECT_EQ(ledger_.posted().size(), 1u);
+  EXPECT_EQ(ledger_.balance("pot:" + pot.pot_id()), 3000);
+  // The same key for a different amount is another request.
+  grpc::Status other = move(true, "d-1", pot.pot_id(), 3001, &retry);
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(other.error_message().find("different request"), std::string::npos) << other.error_message();
+}
+
+TEST_F(PotsTest, RetryAfterALostLedgerAnswerPostsOnce) {
+  pb::Pot pot = holiday();
+  ledger_.loseAnswers(1);
+  pb::MoveResponse r;
+  grpc::Status lost = move(true, "d-1", pot.pot_id(), 3000, &r);
+  EXPECT_EQ(lost.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(lost.error_message().find("retry with the same idempotency key"), std::string::npos);
+  // The owner's overdraft changes meanwhile: the retry still sends the original posting.
+  account_.add("alice", "GBP", 99'999);
+  ASSERT_TRUE(move(true, "d-1", pot.pot_id(), 3000, &r).ok());
+  EXPECT_TRUE(r.replayed());
+  EXPECT_EQ(ledger_.posted().size(), 1u);
+  EXPECT_EQ(ledger_.calls(), 2);
+  EXPECT_EQ(ledger_.balance("pot:" + pot.pot_id()), 3000);
+  EXPECT_EQ(events().size(), 2u);
+}
+
+TEST_F(PotsTest, BadMovesAreRefusedWithTheField) {
+  pb::Pot pot = holiday();
+  pb::MoveResponse r;
+  grpc::Status zero = move(true, "d-1", pot.pot_id(), 0, &r);
+  EXPECT_EQ(zero.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(zero.error_message().find("amount.minor_units"), std::string::npos) << zero.error_message();
+  EXPECT_EQ(move(true, "", pot.pot_id(), 10, &r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(move(true, "d-2", "", 10, &r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(move(true, "d-3", "pot_missing", 10, &r).error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status euro = move(true, "d-4", pot.pot_id(), 10, &r, "EUR");
+  EXPECT_EQ(euro.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(euro.error_message().find("amount.currency"), std::string::npos) << euro.error_message();
+  EXPECT_EQ(ledger_.calls(), 0);
+}
+
+TEST_F(PotsTest, AFrozenAccountCannotPayIntoItsPot) {
+  pb::Pot pot;
+  ASSERT_TRUE(create("p-1", "frozen", "Rainy day", &pot).ok());
+  pb::MoveResponse r;
+  grpc::Status s = move(true, "d-1", pot.pot_id(), 10, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("not active"), std::string::npos) << s.error_message();
+  EXPECT_EQ(ledger_.calls(), 0);
+}
+
+}  // namespace
+}  // namespace sandbank::pots
