@@ -62,7 +62,7 @@ Status Auth::init() {
       {&st_->claim, "INSERT INTO credentials (email, name, salt, password_hash, state, created_us) "
                     "VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"},
       {&st_->complete, "UPDATE credentials SET user_id = ?, account_id = ?, card_id = ?, card_token = ?, state = ? "
-                       "WHERE email = ?"},
+                       "WHERE email = ? IF state = 'pending'"},
       {&st_->read, "SELECT name, salt, password_hash, user_id, account_id, card_id, card_token, state "
                    "FROM credentials WHERE email = ?"},
       {&st_->insert_session, insert_session},
@@ -142,13 +142,18 @@ Result<Registration> Auth::registerEmail(std::string_view raw_email, std::string
 }
 
 Status Auth::completeSignUp(const Registration& g) {
+  // An LWT like the claim: Paxos orders it after the claim's write of the same cells,
+  // which a plain write with a client timestamp could lose to on a tie.
   kit::StoreCall call = readCall();
-  call.timestamp_us = timestamps_.next(clock_);
+  call.serial_consistency = "LOCAL_SERIAL";
   auto r = store_.execute(st_->complete,
                           {StoreValue::text(g.user_id), StoreValue::text(g.account_id), StoreValue::text(g.card_id),
                            StoreValue::text(g.card_token), StoreValue::text("complete"), StoreValue::text(g.email)},
                           call);
-  return r.ok() ? OkStatus() : r.status().withContext("recording the sign-up of " + g.email);
+  if (!r.ok()) return r.status().withContext("recording the sign-up of " + g.email);
+  // Not applied: a concurrent retry of the same sign-up finished first, with the same
+  // ids (the upstream keys are the same).
+  return OkStatus();
 }
 
 Result<Registration> Auth::read(const std::string& email, std::string* salt, std::string* hash) {
