@@ -230,7 +230,7 @@ Result<bool> Payments::transition(const Row& row, std::string_view from) {
 }
 
 Status Payments::markOpen(const Row& row) {
-  const std::string& id = row.rec.payment_id();
+  const std::string id = row.rec.payment_id();
   auto r = store_.execute(st_->open,
                           {StoreValue::integer(bank::bucketOf(id, schema::kOpenBuckets)), StoreValue::text(id),
                            StoreValue::integer(row.rec.created_at_us())},
@@ -239,7 +239,7 @@ Status Payments::markOpen(const Row& row) {
 }
 
 Status Payments::markClosed(const Row& row) {
-  const std::string& id = row.rec.payment_id();
+  const std::string id = row.rec.payment_id();
   auto r = store_.execute(st_->close, {StoreValue::integer(bank::bucketOf(id, schema::kOpenBuckets)), StoreValue::text(id)},
                           writeCall());
   return r.ok() ? OkStatus() : r.status().withContext("removing payment " + id + " from the open list");
@@ -393,7 +393,7 @@ Result<Payments::Row> Payments::decline(Row row, const std::string& reason, bool
 }
 
 Result<Payments::Row> Payments::drive(Row row, bool resolve) {
-  const std::string& id = row.rec.payment_id();
+  const std::string id = row.rec.payment_id();
   const std::string main = bank::mainAddress(bank::AccountId(row.rec.account_id()));
   const std::string suspense(schema::kSuspenseAddress);
   const std::string settlement(schema::kSettlementAddress);
@@ -471,7 +471,7 @@ Result<Payments::Row> Payments::drive(Row row, bool resolve) {
 }
 
 Result<Payments::Row> Payments::driveInbound(Row row) {
-  const std::string& id = row.rec.payment_id();
+  const std::string id = row.rec.payment_id();
   if (row.state != schema::kCreated) return row;
   SANDBANK_ASSIGN_OR_RETURN(
       std::string es, post("fps:" + id + ":credit", std::string(schema::kSettlementAddress),

@@ -300,9 +300,9 @@ class FpsTest : public ::testing::Test {
     std::vector<pb::PaymentState> out;
     for (const auto& d : env_.records("fps.events")) {
       pb::FpsEvent ev;
-      EXPECT_TRUE(ev.ParseFromString(d.message.value));
+      EXPECT_TRUE(ev.ParseFromString(d.record->value));
       if (ev.payment().payment_id() == payment_id) {
-        EXPECT_EQ(d.message.key.value_or(""), ev.payment().account_id());
+        EXPECT_EQ(d.record->key.value_or(""), ev.payment().account_id());
         out.push_back(ev.payment().state());
       }
     }

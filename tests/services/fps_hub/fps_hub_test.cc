@@ -52,7 +52,7 @@ TEST(SchemeHubTest, AcksByDefaultAndRemembersThePayment) {
 }
 
 TEST(SchemeHubTest, EnvironmentRulesRejectAndTimeOutBySortCodeAndAccount) {
-  kit::Config config({{"FPS_HUB_REJECT_SORT_CODES", "111111, 222222"},
+  kit::Config config(std::map<std::string, std::string>{{"FPS_HUB_REJECT_SORT_CODES", "111111, 222222"},
                       {"FPS_HUB_TIMEOUT_SORT_CODES", "333333"},
                       {"FPS_HUB_REJECT_ACCOUNTS", "99999999"}});
   auto behaviour = SchemeHub::behaviourFromConfig(config);
