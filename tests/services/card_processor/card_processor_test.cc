@@ -76,6 +76,8 @@ class CountingLedger final : public ledger_pb::Ledger::Service {
   explicit CountingLedger(ledger::Ledger& ledger) : ledger_(ledger) {}
   std::atomic<int> create_hold{0}, release_hold{0}, settle_hold{0}, post{0};
   std::atomic<bool> lose_next_hold_reply{false};
+  std::atomic<bool> lose_next_settle_reply{false};  // settles, then answers UNAVAILABLE
+  std::atomic<bool> fail_next_release{false};       // answers UNAVAILABLE without releasing
 
   template <class T>
   static grpc::Status reply(Result<T> r, T* out) {
@@ -90,13 +92,16 @@ class CountingLedger final : public ledger_pb::Ledger::Service {
     return s;
   }
   grpc::Status ReleaseHold(grpc::ServerContext*, const ledger_pb::ReleaseHoldRequest* r, ledger_pb::Hold* out) override {
+    if (fail_next_release.exchange(false)) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "ledger unreachable");
     ++release_hold;
     return reply(ledger_.releaseHold(*r), out);
   }
   grpc::Status SettleHold(grpc::ServerContext*, const ledger_pb::SettleHoldRequest* r,
                           ledger_pb::SettleHoldResponse* out) override {
     ++settle_hold;
-    return reply(ledger_.settleHold(*r), out);
+    grpc::Status s = reply(ledger_.settleHold(*r), out);
+    if (s.ok() && lose_next_settle_reply.exchange(false)) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "reply lost");
+    return s;
   }
   grpc::Status PostEntrySet(grpc::ServerContext*, const ledger_pb::PostEntrySetRequest* r,
                             ledger_pb::PostEntrySetResponse* out) override {
@@ -638,6 +643,87 @@ TEST_F(CardProcessorTest, StatesOnlyMoveForwardAndALatePresentmentIsForcePostedO
   pb::AuthoriseResponse d = authorised("msg-4", alice_card_.token(), 100);
   EXPECT_EQ(clear("clr-5", d.authorisation_id(), 100, &c).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(reverse("rev-4", d.authorisation_id(), &r).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(CardProcessorTest, ClearingRetransmissionFinishesAClearingWhoseLedgerReplyWasLost) {
+  openProcessor();
+  pb::AuthoriseResponse a = authorised("msg-1", alice_card_.token(), 2500);
+  counting_ledger_->lose_next_settle_reply = true;
+  pb::ClearingResponse c;
+  grpc::Status lost = clear("clr-1", a.authorisation_id(), 2000, &c);
+  EXPECT_EQ(lost.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(balance("account:acc_alice:main"), std::make_tuple(8000, 0, 8000));  // settled; answer lost
+  ASSERT_TRUE(clear("clr-1", a.authorisation_id(), 2000, &c).ok());
+  auto hold = ledger_->getHold(a.hold_id());
+  ASSERT_TRUE(hold.ok());
+  EXPECT_EQ(c.entryset_id(), hold->settle_entryset_id());
+  EXPECT_EQ(record(a.authorisation_id()).clearing_entryset_id(), c.entryset_id());
+  EXPECT_EQ(balance("account:acc_alice:main"), std::make_tuple(8000, 0, 8000));  // posted once
+  EXPECT_EQ(clearingEvents().size(), 1u);
+}
+
+TEST_F(CardProcessorTest, AnExpiryThatStoppedHalfWayIsFinishedByTheNextSweep) {
+  openProcessor();
+  pb::AuthoriseResponse a = authorised("msg-1", alice_card_.token(), 2500);
+  env_.clock_.advance(kSevenDays);
+  counting_ledger_->fail_next_release = true;
+  auto first = processor_->expireHolds();
+  EXPECT_EQ(first.status().code(), StatusCode::kUnavailable) << first.status().toString();
+  EXPECT_EQ(record(a.authorisation_id()).state(), pb::AUTH_EXPIRED);  // decided...
+  EXPECT_EQ(activeHolds("acc_alice"), 1);                              // ...but the hold is still there
+  EXPECT_EQ(expire(), 1);
+  EXPECT_EQ(activeHolds("acc_alice"), 0);
+  EXPECT_EQ(balance("account:acc_alice:main"), std::make_tuple(10000, 0, 10000));
+  EXPECT_EQ(expire(), 0);
+  EXPECT_EQ(counting_ledger_->release_hold.load(), 1);
+  auto evs = authorisationEvents();
+  ASSERT_EQ(evs.size(), 2u);
+  EXPECT_EQ(evs[1].state(), pb::AUTH_EXPIRED);
+}
+
+TEST_F(CardProcessorTest, RacingClearingAndReversalEndTheHoldOnceAndPostOnce) {
+  openProcessor();
+  constexpr int kPayments = 6;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kPayments; ++i) {
+    ids.push_back(authorised("msg-" + std::to_string(i), alice_card_.token(), 1000).authorisation_id());
+  }
+  std::atomic<int> cleared{0}, reversed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kPayments; ++i) {
+    threads.emplace_back([&, i] {
+      pb::ClearingResponse c;
+      if (clear("clr-" + std::to_string(i), ids[i], 900, &c).ok()) ++cleared;
+    });
+    threads.emplace_back([&, i] {
+      pb::ReverseResponse r;
+      if (reverse("rev-" + std::to_string(i), ids[i], &r).ok()) ++reversed;
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Every presentment is honoured (settled, or force-posted after the reversal won), and
+  // each once; every hold has ended exactly once.
+  EXPECT_EQ(cleared.load(), kPayments);
+  EXPECT_EQ(balance("account:acc_alice:main"), std::make_tuple(10000 - 900 * kPayments, 0, 10000 - 900 * kPayments));
+  EXPECT_EQ(activeHolds("acc_alice"), 0);
+  int settled = 0, released = 0;
+  for (const std::string& id : ids) {
+    pb::AuthorisationRecord rec = record(id);
+    auto hold = ledger_->getHold(rec.hold_id());
+    ASSERT_TRUE(hold.ok());
+    if (rec.state() == pb::AUTH_CLEARED) {
+      ++settled;
+      EXPECT_EQ(hold->state(), ledger_pb::HOLD_SETTLED);
+    } else {
+      ++released;
+      EXPECT_EQ(rec.state(), pb::AUTH_REVERSED);
+      EXPECT_TRUE(rec.force_posted());
+      EXPECT_EQ(hold->state(), ledger_pb::HOLD_RELEASED);
+    }
+  }
+  EXPECT_EQ(released, reversed.load());
+  EXPECT_EQ(settled + released, kPayments);
+  EXPECT_EQ(clearingEvents().size(), static_cast<size_t>(kPayments));
 }
 
 TEST_F(CardProcessorTest, BadRequestsGetAStatusNamingTheField) {
