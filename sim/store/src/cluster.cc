@@ -293,6 +293,16 @@ struct Cluster::Impl {
         return copy[k - 1];
       }
       std::copy(v.begin(), v.end(), buf);
+      if (v.size() <= 8) {
+        // An insertion sort beats nth_element's set-up on a replica set's few entries.
+        for (size_t i = 1; i < v.size(); ++i) {
+          int64_t x = buf[i];
+          size_t j = i;
+          for (; j > 0 && buf[j - 1] > x; --j) buf[j] = buf[j - 1];
+          buf[j] = x;
+        }
+        return buf[k - 1];
+      }
       std::nth_element(buf, buf + (k - 1), buf + v.size());
       return buf[k - 1];
     };
@@ -374,7 +384,7 @@ struct Cluster::Impl {
                          int64_t token, PartitionUpdate& u) {
     const TableSchema& t = *w.table;
     u.table_id = t.id;
-    u.key = w.key;
+    assignValues(u.key, w.key);
     u.key_bytes = key_bytes;
     u.token = token;
     int32_t ttl = w.ttl_seconds.value_or(t.default_ttl_seconds);
@@ -384,7 +394,7 @@ struct Cluster::Impl {
     for (size_t i = 0; i < w.rows.size(); ++i) {
       const RowWrite& rw = w.rows[i];
       RowData& rd = u.rows[i];
-      rd.clustering = rw.clustering;
+      assignValues(rd.clustering, rw.clustering);
       rd.deletion = rw.delete_row ? Deletion{ts, now_us} : Deletion{};
       rd.marker = rw.insert_marker ? RowMarker{ts, expires, ttl} : RowMarker{};
       if (rw.cells.empty()) {
@@ -392,22 +402,25 @@ struct Cluster::Impl {
         continue;
       }
       rd.cells.resize(t.regular.size());
-      for (Cell& c : rd.cells) {
-        c.ts = kNoTimestamp;
-        c.local_time_us = 0;
-        c.ttl_seconds = 0;
-        c.tombstone = false;
-        c.value.kind = Value::Kind::kNull;
-        c.value.i = 0;
-        c.value.s.clear();
-      }
+      for (Cell& c : rd.cells) c.ts = kNoTimestamp;  // unwritten until set below
       for (const CellWrite& cw : rw.cells) {
         Cell& c = rd.cells[t.columns[cw.column].position];
         c.ts = ts;
         c.tombstone = cw.remove || cw.value.isNull();
         c.local_time_us = c.tombstone ? now_us : expires;
         c.ttl_seconds = c.tombstone ? 0 : ttl;
-        if (!c.tombstone) c.value = cw.value;
+        if (c.tombstone) {
+          setNull(c.value);
+        } else {
+          assignValue(c.value, cw.value);
+        }
+      }
+      for (Cell& c : rd.cells) {
+        if (c.ts != kNoTimestamp) continue;
+        c.local_time_us = 0;
+        c.ttl_seconds = 0;
+        c.tombstone = false;
+        setNull(c.value);
       }
     }
   }
@@ -481,8 +494,10 @@ struct Cluster::Impl {
 
   // Live rows of a merged slice, as result rows.
   static void liveRows(const TableSchema& t, const PartitionUpdate& p, int64_t now_us, int64_t limit, bool reversed,
-                       RowWriter& out) {
-    auto emitRow = [&](const RowData& r) { appendLiveRow(t, p.key, r.clustering, r.marker, r.cells, now_us, out); };
+                       const std::vector<int>* projection, RowWriter& out) {
+    auto emitRow = [&](const RowData& r) {
+      appendLiveRow(t, p.key, r.clustering, r.marker, r.cells, now_us, projection, out);
+    };
     if (reversed) {
       for (auto it = p.rows.rbegin(); it != p.rows.rend(); ++it) {
         if (limit >= 0 && static_cast<int64_t>(out.size()) >= limit) break;
@@ -499,7 +514,7 @@ struct Cluster::Impl {
                                                   int64_t limit, bool reversed) {
     std::vector<std::vector<Value>> rows;
     RowWriter out(&rows);
-    liveRows(t, p, now_us, limit, reversed, out);
+    liveRows(t, p, now_us, limit, reversed, nullptr, out);
     out.finish();
     return rows;
   }
@@ -927,7 +942,8 @@ Status Cluster::read(const ReadRequest& request, ReadOutcome* dest) {
       // One replica answers alone (CL ONE): no digest to compare, read straight out.
       dest->replicas_contacted = 1;
       dest->simulated_latency = Duration(l);
-      r.store.readLive(request.table, key_bytes, request.key, token, bounds, now, request.limit, request.reversed, rows);
+      r.store.readLive(request.table, key_bytes, request.key, token, bounds, now, request.limit, request.reversed,
+                       &request.columns, rows);
       rows.finish();
       if (m.flow_enabled) {
         m.emit(flow::FlowKind::kReplicaRead, cn.name, r.name, "READ", t, request.key, "OK", what, &ctx, now, l / 1000);
@@ -975,7 +991,7 @@ Status Cluster::read(const ReadRequest& request, ReadOutcome* dest) {
       result = &merged;
     }
   }
-  Impl::liveRows(t, *result, now, request.limit, request.reversed, rows);
+  Impl::liveRows(t, *result, now, request.limit, request.reversed, &request.columns, rows);
   rows.finish();
   if (m.flow_enabled) m.emit(flow::FlowKind::kStoreRequest, ctx.client_id.empty() ? "client" : ctx.client_id, cn.name, "READ", t,
          request.key, "OK",

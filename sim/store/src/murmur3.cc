@@ -20,10 +20,17 @@ inline uint64_t fmix(uint64_t k) {
   return k;
 }
 
+// Eight bytes as a little-endian integer.
 inline uint64_t getblock(const unsigned char* p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+#else
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
   return v;
+#endif
 }
 
 // A tail byte as Java's (long) key.get(i): sign-extended.

@@ -89,7 +89,7 @@ bool mergeRow(const TableSchema& t, const StoredPartition& p, StoredRow& r, cons
     // Distinct timestamps decide alone; only a tie needs the full rule.
     const bool wins = !have.present() || in.ts > have.ts ||
                       (in.ts == have.ts && cellWins(in, have, t.columns[t.regular[i]].type));
-    if (wins) have = in;
+    if (wins) assignCell(have, in);
   }
   shadow(r, shadow_ts);
   // A row deletion that a partition deletion covers is redundant.
@@ -192,13 +192,7 @@ int64_t purge(const TableSchema& t, StoredPartition& p, int64_t now_us) {
   return purged;
 }
 
-ReplicaStore::TableStore* ReplicaStore::find(uint32_t table_id) {
-  if (table_id >= kMaxTables) return nullptr;
-  return tables_[table_id].load(std::memory_order_acquire);
-}
-
-ReplicaStore::TableStore* ReplicaStore::findOrCreate(const std::shared_ptr<const TableSchema>& t) {
-  if (TableStore* ts = find(t->id)) return ts;
+ReplicaStore::TableStore* ReplicaStore::create(const std::shared_ptr<const TableSchema>& t) {
   std::lock_guard lock(create_mu_);
   if (TableStore* ts = find(t->id)) return ts;
   auto fresh = std::make_unique<TableStore>();
@@ -255,7 +249,7 @@ PartitionUpdate ReplicaStore::read(const std::shared_ptr<const TableSchema>& t, 
 
 void ReplicaStore::readLive(const std::shared_ptr<const TableSchema>& t, const std::string& key_bytes,
                             const std::vector<Value>& key, int64_t token, const SliceBounds& bounds, int64_t now_us,
-                            int64_t limit, bool reversed, RowWriter& out) {
+                            int64_t limit, bool reversed, const std::vector<int>* projection, RowWriter& out) {
   TableStore* ts = find(t->id);
   if (ts == nullptr) return;
   Shard& shard = ts->shards[shardOf(token)];
@@ -266,7 +260,7 @@ void ReplicaStore::readLive(const std::shared_ptr<const TableSchema>& t, const s
   const StoredPartition& p = *found;
   if (p.has_solo) {
     static const std::vector<Value> kNoClustering;
-    if (limit != 0) appendLiveRow(*t, key, kNoClustering, p.solo.marker, p.solo.cells, now_us, out);
+    if (limit != 0) appendLiveRow(*t, key, kNoClustering, p.solo.marker, p.solo.cells, now_us, projection, out);
     return;
   }
   const size_t first = out.size();
@@ -275,7 +269,7 @@ void ReplicaStore::readLive(const std::shared_ptr<const TableSchema>& t, const s
     if (!afterStart(*t, r->first, bounds.start)) continue;
     if (!beforeEnd(*t, r->first, bounds.end)) break;
     if (!reversed && limit >= 0 && static_cast<int64_t>(out.size() - first) >= limit) break;
-    appendLiveRow(*t, key, r->first, r->second.marker, r->second.cells, now_us, out);
+    appendLiveRow(*t, key, r->first, r->second.marker, r->second.cells, now_us, projection, out);
   }
   if (reversed) {
     out.reverse(first);

@@ -67,29 +67,41 @@ inline void setNull(Value& v) {
   v.s.clear();
 }
 
-// Writes the row as result values (all columns, schema order) when it is live at
-// `now_us`: a live row marker or at least one live cell.
+// Writes the row as result values when it is live at `now_us` (a live row marker or at
+// least one live cell): the columns `projection` lists (indices into t.columns), or all
+// columns in schema order when it is null or empty. A dead row costs no copying.
 inline void appendLiveRow(const TableSchema& t, const std::vector<Value>& key, const std::vector<Value>& clustering,
-                          const RowMarker& marker, const std::vector<Cell>& cells, int64_t now_us, RowWriter& out) {
+                          const RowMarker& marker, const std::vector<Cell>& cells, int64_t now_us,
+                          const std::vector<int>* projection, RowWriter& out) {
   bool live = marker.liveAt(now_us);
-  std::vector<Value>& values = out.next(t.columns.size());
-  for (size_t i = 0; i < t.partition_key.size(); ++i) {
-    if (i < key.size()) values[t.partition_key[i]] = key[i];
-    else setNull(values[t.partition_key[i]]);
-  }
-  for (size_t i = 0; i < t.clustering.size(); ++i) {
-    if (i < clustering.size()) values[t.clustering[i]] = clustering[i];
-    else setNull(values[t.clustering[i]]);
-  }
-  for (size_t i = 0; i < t.regular.size(); ++i) {
-    if (i < cells.size() && cells[i].liveAt(now_us)) {
-      live = true;
-      values[t.regular[i]] = cells[i].value;
-    } else {
-      setNull(values[t.regular[i]]);
+  for (size_t i = 0; i < cells.size() && !live; ++i) live = cells[i].liveAt(now_us);
+  if (!live) return;
+  auto copy = [&](int column, Value& into) {
+    const ColumnDef& d = t.columns[column];
+    const size_t pos = static_cast<size_t>(d.position);
+    switch (d.kind) {
+      case ColumnKind::kPartitionKey:
+        if (pos < key.size()) assignValue(into, key[pos]);
+        else setNull(into);
+        return;
+      case ColumnKind::kClustering:
+        if (pos < clustering.size()) assignValue(into, clustering[pos]);
+        else setNull(into);
+        return;
+      case ColumnKind::kRegular:
+        if (pos < cells.size() && cells[pos].liveAt(now_us)) assignValue(into, cells[pos].value);
+        else setNull(into);
+        return;
     }
+  };
+  if (projection == nullptr || projection->empty()) {
+    std::vector<Value>& values = out.next(t.columns.size());
+    for (size_t c = 0; c < t.columns.size(); ++c) copy(static_cast<int>(c), values[c]);
+  } else {
+    std::vector<Value>& values = out.next(projection->size());
+    for (size_t j = 0; j < projection->size(); ++j) copy((*projection)[j], values[j]);
   }
-  if (live) out.commit();
+  out.commit();
 }
 
 // Merges an update into a partition by last-write-wins, dropping data that a deletion
@@ -137,7 +149,7 @@ class ReplicaStore {
   // fast path for reads answered by a single replica.
   void readLive(const std::shared_ptr<const TableSchema>& t, const std::string& key_bytes,
                 const std::vector<Value>& key, int64_t token, const SliceBounds& bounds, int64_t now_us,
-                int64_t limit, bool reversed, RowWriter& out);
+                int64_t limit, bool reversed, const std::vector<int>* projection, RowWriter& out);
   void truncate(uint32_t table_id);
   int64_t compact(int64_t now_us);
   // Calls `fn` with a copy of every partition of the table (whole partitions).
@@ -163,8 +175,14 @@ class ReplicaStore {
     std::shared_ptr<const TableSchema> schema;
     std::array<Shard, kShards> shards;
   };
-  TableStore* find(uint32_t table_id);
-  TableStore* findOrCreate(const std::shared_ptr<const TableSchema>& t);
+  TableStore* find(uint32_t table_id) {
+    return table_id < kMaxTables ? tables_[table_id].load(std::memory_order_acquire) : nullptr;
+  }
+  TableStore* findOrCreate(const std::shared_ptr<const TableSchema>& t) {
+    if (TableStore* ts = find(t->id)) return ts;
+    return create(t);
+  }
+  TableStore* create(const std::shared_ptr<const TableSchema>& t);
   std::vector<TableStore*> allTables();
   static size_t shardOf(int64_t token) { return StripeLocks::stripeOf(token); }
 

@@ -4,11 +4,37 @@
 #pragma once
 
 #include <map>
+#include <string>
 #include <vector>
 
 #include "sandbank/store/partition.h"
 
 namespace sandbank::store {
+
+// Copies a value into `into`, reusing its string storage; leaves the bytes alone when
+// they are already equal (rewriting an unchanged column is common).
+inline void assignValue(Value& into, const Value& from) {
+  into.kind = from.kind;
+  into.i = from.i;
+  if (into.s.size() == from.s.size() && std::char_traits<char>::compare(into.s.data(), from.s.data(), from.s.size()) == 0) {
+    return;
+  }
+  into.s = from.s;
+}
+
+inline void assignCell(Cell& into, const Cell& from) {
+  into.ts = from.ts;
+  into.local_time_us = from.local_time_us;
+  into.ttl_seconds = from.ttl_seconds;
+  into.tombstone = from.tombstone;
+  assignValue(into.value, from.value);
+}
+
+// Copies a vector of values element by element, reusing the storage already there.
+inline void assignValues(std::vector<Value>& into, const std::vector<Value>& from) {
+  into.resize(from.size());
+  for (size_t i = 0; i < from.size(); ++i) assignValue(into[i], from[i]);
+}
 
 struct ClusteringLess {
   const TableSchema* table;

@@ -368,21 +368,12 @@ class Executor {
       req.limit = limit;
     }
     req.ctx = opt_.ctx;
+    if (!s.columns.empty()) req.columns = projection;  // replicas copy out only these
     SANDBANK_ASSIGN_OR_RETURN(ReadOutcome out, cluster_.read(req));
     ResultSet rs;
     rs.kind = ResultSet::Kind::kRows;
     for (int i : projection) rs.columns.push_back({t.columns[i].name, t.columns[i].type});
-    rs.rows.reserve(out.rows.size());
-    for (auto& row : out.rows) {
-      if (s.columns.empty()) {
-        rs.rows.push_back(std::move(row));
-        continue;
-      }
-      std::vector<Value> r;
-      r.reserve(projection.size());
-      for (int i : projection) r.push_back(std::move(row[i]));
-      rs.rows.push_back(std::move(r));
-    }
+    rs.rows = std::move(out.rows);
     return rs;
   }
 

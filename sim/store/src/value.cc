@@ -253,11 +253,14 @@ void serializeValue(ColumnType type, const Value& v, std::string* out) {
 
 std::string serializePartitionKey(const std::vector<ColumnType>& types,
                                   const std::vector<Value>& key) {
-  std::string out;
   if (types.size() == 1) {
+    // Text and blob keys serialize to their own bytes: copy them straight.
+    if (types[0] == ColumnType::kText || types[0] == ColumnType::kBlob) return key[0].s;
+    std::string out;
     serializeValue(types[0], key[0], &out);
     return out;
   }
+  std::string out;
   for (size_t i = 0; i < types.size(); ++i) {
     std::string part;
     serializeValue(types[i], key[i], &part);

@@ -119,11 +119,14 @@ struct ReadRequest {
   std::optional<ClusteringBound> end;
   int64_t limit = -1;                    // -1: no limit
   bool reversed = false;                 // the opposite of the table's clustering order
+  // The columns to return (indices into TableSchema::columns), in this order; empty: all
+  // columns in schema order. Replicas copy out only these.
+  std::vector<int> columns;
   RequestContext ctx;
 };
 
 struct ReadOutcome {
-  std::vector<std::vector<Value>> rows;  // all columns, in TableSchema::columns order
+  std::vector<std::vector<Value>> rows;  // ReadRequest::columns (all, in schema order, when empty)
   int replicas_contacted = 0;
   int replicas_repaired = 0;
   Duration simulated_latency{0};
