@@ -9,6 +9,8 @@
 #include "../bankcore/bank_test_env.h"
 #include "fake_upstreams.h"
 #include "sandbank/bank/p2p.grpc.pb.h"
+#include "sandbank/ledger/ledger.h"
+#include "sandbank/ledger/ledger_service.h"
 #include "sandbank/p2p/p2p_service.h"
 #include "sandbank/p2p/transfers.h"
 
@@ -47,13 +49,15 @@ class P2pTest : public ::testing::Test {
     env_.stop();
   }
 
-  void open(FraudPolicy policy = FraudPolicy::kFailClosed) {
+  // `ledger_address` empty = the fake ledger.
+  void open(FraudPolicy policy = FraudPolicy::kFailClosed, const std::string& ledger_address = "") {
     TransfersOptions options;
     options.fraud_policy = policy;
     options.fraud_timeout = 100ms;
     options.account = grpc::CreateChannel(account_address_, grpc::InsecureChannelCredentials());
     options.fraud = grpc::CreateChannel(fraud_address_, grpc::InsecureChannelCredentials());
-    options.ledger = grpc::CreateChannel(ledger_address_, grpc::InsecureChannelCredentials());
+    options.ledger = grpc::CreateChannel(ledger_address.empty() ? ledger_address_ : ledger_address,
+                                         grpc::InsecureChannelCredentials());
     auto t = Transfers::open(*env_.store_, env_.producer_.get(), env_.clock_, options);
     ASSERT_TRUE(t.ok()) << t.status().toString();
     transfers_ = std::move(t).value();
@@ -301,6 +305,54 @@ TEST_F(P2pTest, BadRequestsAreRefusedWithTheField) {
   get.set_transfer_id("tr_missing");
   grpc::ClientContext ctx;
   EXPECT_EQ(stub_->GetTransfer(&ctx, get, &t).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(P2pTest, AgainstTheRealLedgerATransferPostsOnceAndAShortfallIsDeclined) {
+  // The real ledger in-process on the same store, so its refusal text and its
+  // idempotency (which includes the floors) are what p2p relies on.
+  auto ledger = ledger::Ledger::open(*env_.store_, nullptr, env_.clock_);
+  ASSERT_TRUE(ledger.ok()) << ledger.status().toString();
+  auto ledger_service = ledger::makeLedgerGrpcService(**ledger);
+  std::string ledger_address;
+  auto ledger_server = bank::testing::BankTestEnv::serve(ledger_service.get(), &ledger_address);
+  ASSERT_NE(ledger_server, nullptr);
+  ::sandbank::bank::ledger::PostEntrySetRequest seed;
+  seed.set_idempotency_key("seed-alice");
+  auto* from = seed.add_entries();
+  from->set_address("external:seed");
+  from->mutable_amount()->set_minor_units(-10'000);
+  from->mutable_amount()->set_currency("GBP");
+  auto* to = seed.add_entries();
+  to->set_address("account:alice:main");
+  to->mutable_amount()->set_minor_units(10'000);
+  to->mutable_amount()->set_currency("GBP");
+  ASSERT_TRUE((*ledger)->post(seed).ok());
+  open(FraudPolicy::kFailClosed, ledger_address);
+
+  pb::TransferRecord t, retry, short_of_funds;
+  grpc::Status s = send("k-1", "alice", "bob", 4000, &t);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(t.state(), pb::TRANSFER_COMPLETED);
+  ASSERT_TRUE(send("k-1", "alice", "bob", 4000, &retry).ok());
+  EXPECT_TRUE(retry.replayed());
+  EXPECT_EQ(retry.entryset_id(), t.entryset_id());
+  auto entryset = (*ledger)->getEntrySet(t.entryset_id());
+  ASSERT_TRUE(entryset.ok()) << entryset.status().toString();
+  EXPECT_EQ(entryset->idempotency_key(), "p2p:" + t.transfer_id());
+  auto alice = (*ledger)->balance("account:alice:main", true);
+  ASSERT_TRUE(alice.ok()) << alice.status().toString();
+  ASSERT_EQ(alice->currencies_size(), 1);
+  EXPECT_EQ(alice->currencies(0).settled_minor_units(), 6000) << "posted once";
+
+  ASSERT_TRUE(send("k-2", "alice", "bob", 6001, &short_of_funds).ok());
+  EXPECT_EQ(short_of_funds.state(), pb::TRANSFER_DECLINED);
+  EXPECT_EQ(short_of_funds.decline_reason(), "insufficient_funds");
+  auto bob = (*ledger)->balance("account:bob:main", true);
+  ASSERT_TRUE(bob.ok()) << bob.status().toString();
+  EXPECT_EQ(bob->currencies(0).settled_minor_units(), 4000);
+  server_->Shutdown();
+  server_.reset();
+  ledger_server->Shutdown();
 }
 
 }  // namespace

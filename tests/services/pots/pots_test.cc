@@ -9,6 +9,8 @@
 #include "../bankcore/bank_test_env.h"
 #include "../p2p/fake_upstreams.h"
 #include "sandbank/bank/pots.grpc.pb.h"
+#include "sandbank/ledger/ledger.h"
+#include "sandbank/ledger/ledger_service.h"
 #include "sandbank/pots/pots.h"
 #include "sandbank/pots/pots_service.h"
 
@@ -30,10 +32,14 @@ class PotsTest : public ::testing::Test {
     account_.add("closed", "GBP", 0, ::sandbank::bank::account::ACCOUNT_CLOSED);
     account_.add("frozen", "GBP", 0, ::sandbank::bank::account::ACCOUNT_FROZEN);
     ledger_.setBalance("account:alice:main", 10'000);
-
+    open(ledger_address_);
+  }
+  // Opens the service against the ledger at `ledger_address`.
+  void open(const std::string& ledger_address) {
+    if (server_) server_->Shutdown();
     PotsOptions options;
     options.account = grpc::CreateChannel(account_address_, grpc::InsecureChannelCredentials());
-    options.ledger = grpc::CreateChannel(ledger_address_, grpc::InsecureChannelCredentials());
+    options.ledger = grpc::CreateChannel(ledger_address, grpc::InsecureChannelCredentials());
     auto p = Pots::open(*env_.store_, env_.producer_.get(), env_.clock_, options);
     ASSERT_TRUE(p.ok()) << p.status().toString();
     pots_ = std::move(p).value();
@@ -263,6 +269,44 @@ TEST_F(PotsTest, AFrozenAccountCannotPayIntoItsPot) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(s.error_message().find("not active"), std::string::npos) << s.error_message();
   EXPECT_EQ(ledger_.calls(), 0);
+}
+
+TEST_F(PotsTest, AgainstTheRealLedgerAPotNeverGoesBelowZero) {
+  // The real ledger in-process on the same store: its refusal text and its idempotency
+  // are what the pots service maps and relies on.
+  auto ledger = ledger::Ledger::open(*env_.store_, nullptr, env_.clock_);
+  ASSERT_TRUE(ledger.ok()) << ledger.status().toString();
+  auto ledger_service = ledger::makeLedgerGrpcService(**ledger);
+  std::string ledger_address;
+  auto ledger_server = bank::testing::BankTestEnv::serve(ledger_service.get(), &ledger_address);
+  ASSERT_NE(ledger_server, nullptr);
+  open(ledger_address);
+  pb::Pot pot = holiday();
+  pb::MoveResponse in, retry, out;
+  // alice has nothing but a 10.00 overdraft: a 10.00 deposit fits, a penny more does not.
+  ASSERT_TRUE(move(true, "d-1", pot.pot_id(), 1000, &in).ok());
+  ASSERT_TRUE(move(true, "d-1", pot.pot_id(), 1000, &retry).ok());
+  EXPECT_TRUE(retry.replayed());
+  EXPECT_EQ(retry.entryset_id(), in.entryset_id());
+  grpc::Status over = move(true, "d-2", pot.pot_id(), 1, &out);
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(over.error_message().find("deposit refused: insufficient funds"), std::string::npos)
+      << over.error_message();
+  grpc::Status below_zero = move(false, "w-1", pot.pot_id(), 1001, &out);
+  EXPECT_EQ(below_zero.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(below_zero.error_message().find("withdrawal refused: insufficient funds"), std::string::npos)
+      << below_zero.error_message();
+  ASSERT_TRUE(move(false, "w-2", pot.pot_id(), 1000, &out).ok());
+  auto balance = (*ledger)->balance("pot:" + pot.pot_id(), true);
+  ASSERT_TRUE(balance.ok()) << balance.status().toString();
+  ASSERT_EQ(balance->currencies_size(), 1);
+  EXPECT_EQ(balance->currencies(0).settled_minor_units(), 0);
+  auto main = (*ledger)->balance("account:alice:main", true);
+  ASSERT_TRUE(main.ok()) << main.status().toString();
+  EXPECT_EQ(main->currencies(0).settled_minor_units(), 0);
+  server_->Shutdown();
+  server_.reset();
+  ledger_server->Shutdown();
 }
 
 }  // namespace
