@@ -5,6 +5,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+
 #include "sandbank/bank/fps.grpc.pb.h"
 #include "sandbank/fps_hub/scheme_hub.h"
 
@@ -24,7 +26,12 @@ class FpsHubGrpcService final : public pb::FpsHub::Service {
     auto d = hub_.submit(*req);
     if (!d.ok()) return toGrpc(d.status());
     if (d->action == pb::HUB_ACTION_TIMEOUT || d->action == pb::HUB_ACTION_ACK_LATE) {
-      hub_.holdUntil(ctx->deadline(), [ctx] { return ctx->IsCancelled(); });
+      // Hold until gRPC has cancelled the call at its deadline, so the answer is
+      // dropped rather than racing the caller's own deadline timer; the margin only
+      // bounds the wait if the cancellation is slow to arrive.
+      auto until = ctx->deadline();
+      if (until < std::chrono::system_clock::now() + std::chrono::hours(24)) until += std::chrono::seconds(1);
+      hub_.holdUntil(until, [ctx] { return ctx->IsCancelled(); });
       if (d->action == pb::HUB_ACTION_TIMEOUT) {
         return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                             "the scheme did not answer payment " + req->payment_id() + " (scripted timeout)");

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "../bankcore/bank_test_env.h"
 #include "sandbank/bank/account.grpc.pb.h"
@@ -536,6 +537,48 @@ TEST_F(FpsTest, InboundPaymentIsCreditedOnceHoweverOftenTheSchemeReplaysIt) {
   pb::PaymentRecord other;
   EXPECT_EQ(inbound(inboundRequest("SCHEME-1", "alice", 3001), &other).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(FpsTest, ConcurrentReplaysOfOneInboundPaymentCreditOnce) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, busy{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      pb::PaymentRecord p;
+      grpc::Status s = inbound(inboundRequest("SCHEME-RACE", "alice", 3000), &p);
+      if (s.ok()) ++ok;
+      else if (s.error_code() == grpc::StatusCode::UNAVAILABLE) ++busy;  // "still being processed; retry"
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok + busy, 8);
+  EXPECT_GE(ok, 1);
+  pb::PaymentRecord settled;
+  ASSERT_TRUE(inbound(inboundRequest("SCHEME-RACE", "alice", 3000), &settled).ok());
+  EXPECT_EQ(settled.state(), pb::PAYMENT_COMPLETED);
+  EXPECT_EQ(balance("account:alice:main"), 13000);
+}
+
+TEST_F(FpsTest, ConcurrentRetriesOfOneSendDebitOnce) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, busy{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      pb::PaymentRecord p;
+      grpc::Status s = send(sendRequest("pay-race", 2500), &p);
+      if (s.ok()) ++ok;
+      else if (s.error_code() == grpc::StatusCode::UNAVAILABLE) ++busy;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok + busy, 8);
+  pb::PaymentRecord settled;
+  ASSERT_TRUE(send(sendRequest("pay-race", 2500), &settled).ok());
+  EXPECT_EQ(settled.state(), pb::PAYMENT_COMPLETED);
+  EXPECT_EQ(hubSubmissions(settled.payment_id()), 1);
+  EXPECT_EQ(balance("account:alice:main"), 7500);
+  EXPECT_EQ(balance(kSuspense), 0);
+  EXPECT_EQ(balance(kExternal), 2500);
 }
 
 TEST_F(FpsTest, InboundWhoseCreditAnswerWasLostIsFinishedByTheReplayWithoutCreditingTwice) {
