@@ -58,6 +58,12 @@ int main() {
   auto service = cp::makeCardProcessorGrpcService(**processor);
   server.addService(service.get());
   if (auto s = server.start(); !s.ok()) return fail("cannot start", s);
+  sandbank::kit::logInfo("card processor configured",
+                         {{"fraud_policy", std::string(cp::fraudPolicyName(options.fraud_policy))},
+                          {"fraud_timeout_ms", std::to_string(options.fraud_timeout.count())},
+                          {"upstream_timeout_ms", std::to_string(options.upstream_timeout.count())},
+                          {"hold_ttl_s", std::to_string(options.hold_ttl.count() / 1'000'000)},
+                          {"sweep_interval_ms", std::to_string(ms(*sweep).count())}});
   cp::HoldSweeper sweeper(**processor, ms(*sweep));
   int rc = server.wait();
   sweeper.stop();

@@ -130,6 +130,7 @@ class CardProcessorTest : public ::testing::Test {
     accounts_.put("acc_alice", account_pb::ACCOUNT_ACTIVE, /*overdraft=*/0);
     accounts_.put("acc_over", account_pb::ACCOUNT_ACTIVE, /*overdraft=*/5000);
     accounts_.put("acc_frozen", account_pb::ACCOUNT_FROZEN);
+    accounts_.put("acc_euro", account_pb::ACCOUNT_ACTIVE, /*overdraft=*/0, "EUR");
     auto led = ledger::Ledger::open(*env_.store_, env_.producer_.get(), env_.clock_);
     ASSERT_TRUE(led.ok()) << led.status().toString();
     ledger_ = std::move(led).value();
@@ -155,6 +156,7 @@ class CardProcessorTest : public ::testing::Test {
     alice_card_ = issue("acc_alice");
     over_card_ = issue("acc_over");
     frozen_account_card_ = issue("acc_frozen_later");
+    euro_card_ = issue("acc_euro");
     fund("acc_alice", 10000);
   }
 
@@ -314,7 +316,7 @@ class CardProcessorTest : public ::testing::Test {
   std::unique_ptr<grpc::Service> card_service_;
   std::unique_ptr<grpc::Server> card_server_;
   std::string card_address_;
-  card_pb::CardRecord alice_card_, over_card_, frozen_account_card_;
+  card_pb::CardRecord alice_card_, over_card_, frozen_account_card_, euro_card_;
   std::unique_ptr<CardProcessor> processor_;
   std::unique_ptr<grpc::Service> service_;
   std::unique_ptr<grpc::Server> server_;
@@ -376,6 +378,7 @@ TEST_F(CardProcessorTest, EachDeclineCarriesItsReasonAndTakesNoHold) {
       {"d-cancelled", cancelled->token(), 100, FakeFraud::Mode::kAllow, "card_invalid"},
       {"d-frozen", frozen->token(), 100, FakeFraud::Mode::kAllow, "card_frozen"},
       {"d-account", frozen_account_card_.token(), 100, FakeFraud::Mode::kAllow, "account_inactive"},
+      {"d-currency", euro_card_.token(), 100, FakeFraud::Mode::kAllow, "currency_not_supported"},
       {"d-fraud", alice_card_.token(), 100, FakeFraud::Mode::kBlock, "fraud"},
       {"d-funds", alice_card_.token(), 10001, FakeFraud::Mode::kAllow, "insufficient_funds"},
       {"d-overdraft", over_card_.token(), 5001, FakeFraud::Mode::kAllow, "insufficient_funds"},
