@@ -5,7 +5,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <mutex>
 
 #include "sandbank/bank/fps.grpc.pb.h"
 #include "sandbank/fps_hub/scheme_hub.h"
@@ -19,7 +21,7 @@ grpc::Status toGrpc(const Status& s) {
 
 class FpsHubGrpcService final : public pb::FpsHub::Service {
  public:
-  explicit FpsHubGrpcService(SchemeHub& hub) : hub_(hub) {}
+  FpsHubGrpcService(SchemeHub& hub, FpsChannelSource fps) : hub_(hub), fps_source_(std::move(fps)) {}
 
   grpc::Status Submit(grpc::ServerContext* ctx, const pb::HubSubmitRequest* req,
                       pb::HubSubmitResponse* resp) override {
@@ -54,15 +56,62 @@ class FpsHubGrpcService final : public pb::FpsHub::Service {
     *resp = *r;
     return grpc::Status::OK;
   }
+  grpc::Status SendInbound(grpc::ServerContext* ctx, const pb::HubInboundRequest* req,
+                           pb::HubInboundResponse* resp) override {
+    pb::Fps::Stub* fps = fpsStub();
+    if (fps == nullptr) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "this hub has no route to the fps service");
+    }
+    const std::string id = req->scheme_payment_id().empty() ? hub_.nextInboundId() : req->scheme_payment_id();
+    resp->set_scheme_payment_id(id);
+    pb::InboundRequest in;
+    in.set_idempotency_key(id);
+    in.set_account_id(req->account_id());
+    in.set_sort_code(req->sort_code());
+    in.set_account_number(req->account_number());
+    *in.mutable_amount() = req->amount();
+    in.set_payer_name(req->payer_name());
+    in.set_reference(req->reference());
+    const int deliveries = std::max(1, req->deliveries());
+    for (int i = 0; i < deliveries; ++i) {
+      grpc::ClientContext call;
+      auto deadline = std::chrono::system_clock::now() + kFpsTimeout;
+      call.set_deadline(std::min(deadline, ctx->deadline()));
+      pb::PaymentRecord out;
+      grpc::Status s = fps->HandleInbound(&call, in, &out);
+      if (!s.ok()) {
+        resp->set_last_error(s.error_message().empty() ? "fps failed with code " + std::to_string(s.error_code())
+                                                       : s.error_message());
+        continue;
+      }
+      resp->set_accepted(resp->accepted() + 1);
+      if (out.replayed()) resp->set_replayed(resp->replayed() + 1);
+      *resp->mutable_payment() = out;
+    }
+    return grpc::Status::OK;
+  }
 
  private:
+  static constexpr std::chrono::seconds kFpsTimeout{5};
+
+  pb::Fps::Stub* fpsStub() {
+    std::lock_guard lock(mu_);
+    if (!fps_ && fps_source_) {
+      if (auto channel = fps_source_()) fps_ = pb::Fps::NewStub(channel);
+    }
+    return fps_.get();
+  }
+
   SchemeHub& hub_;
+  FpsChannelSource fps_source_;
+  std::mutex mu_;
+  std::unique_ptr<pb::Fps::Stub> fps_;  // made on first use; guarded by mu_
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> makeFpsHubGrpcService(SchemeHub& hub) {
-  return std::make_unique<FpsHubGrpcService>(hub);
+std::unique_ptr<grpc::Service> makeFpsHubGrpcService(SchemeHub& hub, FpsChannelSource fps) {
+  return std::make_unique<FpsHubGrpcService>(hub, std::move(fps));
 }
 
 }  // namespace sandbank::fps_hub

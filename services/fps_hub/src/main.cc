@@ -1,9 +1,11 @@
 // The fps-hub service: the simulated Faster Payments scheme, scripted from its
-// environment (see scheme_hub.h) and at run time through SetBehaviour. No store, no bus.
+// environment (see scheme_hub.h) and at run time through SetBehaviour; SendInbound
+// originates payments into the bank through kit::channelTo("fps"). No store, no bus.
 #include <grpcpp/impl/service_type.h>
 
 #include "sandbank/fps_hub/hub_service.h"
 #include "sandbank/fps_hub/scheme_hub.h"
+#include "sandbank/kit/channel.h"
 #include "sandbank/kit/log.h"
 #include "sandbank/kit/server.h"
 
@@ -22,7 +24,14 @@ int main() {
   auto behaviour = sandbank::fps_hub::SchemeHub::behaviourFromConfig(config);
   if (!behaviour.ok()) return fail("bad configuration", behaviour.status());
   if (auto r = hub.setBehaviour(*behaviour); !r.ok()) return fail("bad configuration", r.status());
-  auto service = sandbank::fps_hub::makeFpsHubGrpcService(hub);
+  auto service = sandbank::fps_hub::makeFpsHubGrpcService(hub, [&config]() -> std::shared_ptr<grpc::Channel> {
+    auto channel = sandbank::kit::channelTo("fps", config);
+    if (!channel.ok()) {
+      sandbank::kit::logWarn("no route to fps for an inbound payment", {{"error", channel.status().toString()}});
+      return nullptr;
+    }
+    return std::move(channel).value();
+  });
   server.addService(service.get());
   if (auto s = server.start(); !s.ok()) return fail("cannot start", s);
   int rc = server.wait();

@@ -238,6 +238,11 @@ void SchemeHub::holdUntil(std::chrono::system_clock::time_point deadline, const 
   }
 }
 
+std::string SchemeHub::nextInboundId() {
+  std::lock_guard lock(mu_);
+  return "hub-in-" + std::to_string(++inbound_seq_);
+}
+
 void SchemeHub::stop() {
   {
     std::lock_guard lock(mu_);

@@ -75,8 +75,9 @@ class FakeFraud final : public fraudpb::Fraud::Service {
       case kUnavailable:
         return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fraud is down");
       case kSlow:
-        // Answer only once the caller has given up (its deadline is short in these tests).
-        while (!ctx->IsCancelled() && std::chrono::system_clock::now() < ctx->deadline()) {
+        // Answer only once gRPC has cancelled the call at the caller's deadline (short in
+        // these tests), so the answer can never arrive in time.
+        while (!ctx->IsCancelled() && std::chrono::system_clock::now() < ctx->deadline() + std::chrono::seconds(2)) {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         out->set_verdict(fraudpb::ALLOW);
@@ -144,11 +145,16 @@ class LedgerProxy final : public ledgerpb::Ledger::Service {
 // The real hub, behind a switch that makes it unreachable.
 class SwitchableHub final : public bank::fps::FpsHub::Service {
  public:
-  explicit SwitchableHub(fps_hub::SchemeHub& hub) : real_(fps_hub::makeFpsHubGrpcService(hub)) {}
+  SwitchableHub(fps_hub::SchemeHub& hub, fps_hub::FpsChannelSource fps)
+      : real_(fps_hub::makeFpsHubGrpcService(hub, std::move(fps))) {}
   std::atomic<bool> down{false};
   grpc::Status Submit(grpc::ServerContext* ctx, const pb::HubSubmitRequest* r, pb::HubSubmitResponse* out) override {
     if (down) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
     return static_cast<bank::fps::FpsHub::Service*>(real_.get())->Submit(ctx, r, out);
+  }
+  grpc::Status SendInbound(grpc::ServerContext* ctx, const pb::HubInboundRequest* r,
+                           pb::HubInboundResponse* out) override {
+    return static_cast<bank::fps::FpsHub::Service*>(real_.get())->SendInbound(ctx, r, out);
   }
 
  private:
@@ -167,7 +173,8 @@ class FpsTest : public ::testing::Test {
     ASSERT_TRUE(l.ok()) << l.status().toString();
     ledger_ = std::move(l).value();
     ledger_proxy_ = std::make_unique<LedgerProxy>(*ledger_);
-    hub_switch_ = std::make_unique<SwitchableHub>(hub_);
+    hub_switch_ = std::make_unique<SwitchableHub>(
+        hub_, [this] { return grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()); });
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -579,6 +586,35 @@ TEST_F(FpsTest, ConcurrentRetriesOfOneSendDebitOnce) {
   EXPECT_EQ(balance("account:alice:main"), 7500);
   EXPECT_EQ(balance(kSuspense), 0);
   EXPECT_EQ(balance(kExternal), 2500);
+}
+
+TEST_F(FpsTest, SchemeGatewayReplayingAnInboundPaymentCreditsItOnce) {
+  auto hub = bank::fps::FpsHub::NewStub(upstream_channel_);
+  pb::HubInboundRequest req;
+  req.set_account_id("alice");
+  req.mutable_amount()->set_minor_units(4000);
+  req.mutable_amount()->set_currency("GBP");
+  req.set_payer_name("Employer Ltd");
+  req.set_reference("salary");
+  req.set_deliveries(3);
+  pb::HubInboundResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(hub->SendInbound(&ctx, req, &resp).ok());
+  EXPECT_FALSE(resp.scheme_payment_id().empty());
+  EXPECT_EQ(resp.accepted(), 3);
+  EXPECT_EQ(resp.replayed(), 2);
+  EXPECT_EQ(resp.payment().state(), pb::PAYMENT_COMPLETED);
+  EXPECT_EQ(balance("account:alice:main"), 14000);
+
+  req.set_account_id("ghost");
+  req.set_deliveries(2);
+  pb::HubInboundResponse refused;
+  grpc::ClientContext ctx2;
+  ASSERT_TRUE(hub->SendInbound(&ctx2, req, &refused).ok());
+  EXPECT_EQ(refused.accepted(), 0);
+  EXPECT_NE(refused.last_error().find("unknown account"), std::string::npos) << refused.last_error();
+  EXPECT_NE(refused.scheme_payment_id(), resp.scheme_payment_id());
+  EXPECT_EQ(balance(kExternal), -4000);
 }
 
 TEST_F(FpsTest, InboundWhoseCreditAnswerWasLostIsFinishedByTheReplayWithoutCreditingTwice) {

@@ -272,5 +272,17 @@ TEST_F(HubGrpcTest, SetBehaviourRefusesABadRuleWithAReason) {
   EXPECT_NE(s.error_message().find("action"), std::string::npos) << s.error_message();
 }
 
+TEST_F(HubGrpcTest, SendInboundWithoutARouteToFpsIsRefused) {
+  pb::HubInboundRequest req;
+  req.set_account_id("alice");
+  req.mutable_amount()->set_minor_units(100);
+  req.mutable_amount()->set_currency("GBP");
+  grpc::ClientContext ctx;
+  pb::HubInboundResponse resp;
+  grpc::Status s = stub_->SendInbound(&ctx, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("fps"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sandbank::fps_hub

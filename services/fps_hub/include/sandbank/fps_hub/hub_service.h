@@ -2,9 +2,11 @@
 // Thread-safety: as SchemeHub (fully).
 #pragma once
 
+#include <functional>
 #include <memory>
 
 namespace grpc {
+class Channel;
 class Service;
 }
 
@@ -12,8 +14,12 @@ namespace sandbank::fps_hub {
 
 class SchemeHub;
 
+// The channel SendInbound calls fps on, asked for on first use (fps itself calls the
+// hub, so neither can wait for the other at start-up). Empty: SendInbound is refused.
+using FpsChannelSource = std::function<std::shared_ptr<grpc::Channel>()>;
+
 // `hub` must outlive the service. Submit holds TIMEOUT / ACK_LATE answers until the
 // caller's deadline passes (the caller sees DEADLINE_EXCEEDED).
-std::unique_ptr<grpc::Service> makeFpsHubGrpcService(SchemeHub& hub);
+std::unique_ptr<grpc::Service> makeFpsHubGrpcService(SchemeHub& hub, FpsChannelSource fps = {});
 
 }  // namespace sandbank::fps_hub
