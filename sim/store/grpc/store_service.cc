@@ -89,6 +89,9 @@ class StoreServiceImpl final : public pb::Store::Service {
     o.ctx.client_id = req->client_id();
     if (req->coordinator() < 0) return badRequest("coordinator must be a node id (1..N) or 0 for round robin");
     if (req->coordinator() > 0) o.ctx.coordinator = NodeId(req->coordinator());
+    if (req->page_size() < 0) return badRequest("page_size must not be negative (0 returns every row at once)");
+    o.page_size = req->page_size();
+    o.paging_state = req->paging_state();
     std::vector<Value> binds;
     binds.reserve(req->values_size());
     for (const auto& v : req->values()) binds.push_back(fromProto(v));
@@ -118,6 +121,7 @@ class StoreServiceImpl final : public pb::Store::Service {
       for (size_t i = 0; i < row.size() && i < rs->columns.size(); ++i) toProto(row[i], rs->columns[i].type, r->add_values());
     }
     if (rs->applied) resp->set_applied(*rs->applied);
+    if (!rs->paging_state.empty()) resp->set_paging_state(rs->paging_state);
     return grpc::Status::OK;
   }
 

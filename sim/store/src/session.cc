@@ -3,6 +3,8 @@
 // Thread-safety: stateless apart from the Cluster, which is thread-safe.
 #include "sandbank/store/session.h"
 
+#include "sandbank/store/murmur3.h"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -13,6 +15,67 @@ namespace {
 using namespace cql;
 
 Status invalid(std::string m) { return storeError(StoreError::kInvalidQuery, std::move(m)); }
+
+// Where a paged SELECT resumes: the partition it reads (by token, to catch a state handed
+// to another query), the rows the statement's LIMIT still allows, and the clustering key
+// of the last row returned. Encoded as opaque bytes for the client to hand back.
+struct PagingState {
+  int64_t token = 0;
+  int64_t remaining = -1;  // -1: no LIMIT
+  std::vector<Value> last_clustering;
+};
+
+void putU64(uint64_t v, std::string* out) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+std::string encodePaging(const PagingState& p) {
+  std::string out = "P1";
+  putU64(static_cast<uint64_t>(p.token), &out);
+  putU64(static_cast<uint64_t>(p.remaining), &out);
+  putU64(p.last_clustering.size(), &out);
+  for (const Value& v : p.last_clustering) {
+    out.push_back(static_cast<char>(v.kind));
+    putU64(static_cast<uint64_t>(v.i), &out);
+    putU64(v.s.size(), &out);
+    out += v.s;
+  }
+  return out;
+}
+
+Result<PagingState> decodePaging(std::string_view in) {
+  auto bad = [] { return invalid("Invalid paging state: not one this store returned for this query"); };
+  size_t at = 0;
+  auto u64 = [&](uint64_t* v) {
+    if (in.size() - at < 8) return false;
+    *v = 0;
+    for (int i = 0; i < 8; ++i) *v |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+    at += 8;
+    return true;
+  };
+  if (in.substr(0, 2) != "P1") return bad();
+  at = 2;
+  PagingState p;
+  uint64_t token = 0, remaining = 0, n = 0;
+  if (!u64(&token) || !u64(&remaining) || !u64(&n) || n > 64) return bad();
+  p.token = static_cast<int64_t>(token);
+  p.remaining = static_cast<int64_t>(remaining);
+  for (uint64_t k = 0; k < n; ++k) {
+    if (at >= in.size()) return bad();
+    Value v;
+    auto kind = static_cast<uint8_t>(in[at++]);
+    if (kind > static_cast<uint8_t>(Value::Kind::kDecimal)) return bad();
+    v.kind = static_cast<Value::Kind>(kind);
+    uint64_t i = 0, len = 0;
+    if (!u64(&i) || !u64(&len) || in.size() - at < len) return bad();
+    v.i = static_cast<int64_t>(i);
+    v.s = std::string(in.substr(at, len));
+    at += len;
+    p.last_clustering.push_back(std::move(v));
+  }
+  if (at != in.size()) return bad();
+  return p;
+}
 
 struct WhereParts {
   std::vector<Value> pk;
@@ -368,12 +431,58 @@ class Executor {
       req.limit = limit;
     }
     req.ctx = opt_.ctx;
+    if (opt_.page_size < 0) return invalid("page size must not be negative (0 turns paging off)");
+    if (opt_.page_size > 0 || !opt_.paging_state.empty()) return pagedSelect(t, std::move(req), projection);
     if (!s.columns.empty()) req.columns = projection;  // replicas copy out only these
     SANDBANK_ASSIGN_OR_RETURN(ReadOutcome out, cluster_.read(req));
     ResultSet rs;
     rs.kind = ResultSet::Kind::kRows;
     for (int i : projection) rs.columns.push_back({t.columns[i].name, t.columns[i].type});
     rs.rows = std::move(out.rows);
+    return rs;
+  }
+
+  // One page of a SELECT: resumes after the paging state's row, returns at most
+  // page_size rows, and a paging state when rows remain.
+  Result<ResultSet> pagedSelect(const TableSchema& t, ReadRequest req, const std::vector<int>& projection) {
+    const int64_t token = murmur3Token(serializePartitionKey(t.partition_key_types, req.key));
+    int64_t remaining = req.limit;
+    if (!opt_.paging_state.empty()) {
+      SANDBANK_ASSIGN_OR_RETURN(PagingState state, decodePaging(opt_.paging_state));
+      if (state.token != token || state.last_clustering.size() != t.clustering.size()) {
+        return invalid("Invalid paging state: it belongs to another partition or table");
+      }
+      remaining = state.remaining;
+      if (remaining == 0) return invalid("Invalid paging state: the query has no rows left");
+      // Resume strictly after the last row, in the direction of the read.
+      ClusteringBound resume{std::move(state.last_clustering), false};
+      if (req.reversed) req.end = std::move(resume);
+      else req.start = std::move(resume);
+    }
+    const int64_t page = opt_.page_size > 0 ? opt_.page_size : INT32_MAX;
+    // Ask for one row more than the page when more could follow, to know whether they do.
+    const bool limit_ends_here = remaining >= 0 && remaining <= page;
+    req.limit = limit_ends_here ? remaining : page + 1;
+    SANDBANK_ASSIGN_OR_RETURN(ReadOutcome out, cluster_.read(req));  // all columns: the key resumes
+    ResultSet rs;
+    rs.kind = ResultSet::Kind::kRows;
+    for (int i : projection) rs.columns.push_back({t.columns[i].name, t.columns[i].type});
+    const bool more = !limit_ends_here && static_cast<int64_t>(out.rows.size()) > page;
+    if (more) {
+      out.rows.resize(static_cast<size_t>(page));
+      PagingState next;
+      next.token = token;
+      next.remaining = remaining < 0 ? -1 : remaining - page;
+      for (int c : t.clustering) next.last_clustering.push_back(out.rows.back()[c]);
+      rs.paging_state = encodePaging(next);
+    }
+    rs.rows.reserve(out.rows.size());
+    for (auto& row : out.rows) {
+      std::vector<Value> r;
+      r.reserve(projection.size());
+      for (int i : projection) r.push_back(std::move(row[i]));
+      rs.rows.push_back(std::move(r));
+    }
     return rs;
   }
 

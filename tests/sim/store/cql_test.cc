@@ -149,5 +149,78 @@ TEST_F(CqlTest, UpdateWithoutInsertRowDisappearsWhenItsCellsAreNull) {
   EXPECT_EQ(rows("SELECT * FROM kv WHERE k = 2", {}, CL::kAll).size(), 1u);  // the row marker keeps it
 }
 
+// Runs a SELECT page by page, returning the pages' sizes and the int column `col` of every
+// row in the order the pages delivered them.
+struct Paged {
+  std::vector<size_t> page_sizes;
+  std::vector<int64_t> values;
+};
+
+TEST_F(CqlTest, PagingWalksALargePartitionInClusteringOrderWithoutRepeatsOrGaps) {
+  ASSERT_TRUE(run("CREATE TABLE events (acct text, seq int, v text, PRIMARY KEY (acct, seq))").ok());
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(run("INSERT INTO events (acct, seq, v) VALUES ('a', ?, 'x')", {Value::integer(i)}, CL::kQuorum).ok());
+  }
+  ASSERT_TRUE(run("INSERT INTO events (acct, seq, v) VALUES ('b', 1, 'other partition')", {}, CL::kQuorum).ok());
+  auto walk = [&](const std::string& cql, int page_size) {
+    Paged out;
+    QueryOptions o;
+    o.keyspace = "ks";
+    o.ctx.consistency = CL::kQuorum;
+    o.page_size = page_size;
+    for (int guard = 0; guard < 100; ++guard) {
+      auto r = session_->execute(cql, {}, o);
+      EXPECT_TRUE(r.ok()) << r.status().toString();
+      if (!r.ok()) break;
+      out.page_sizes.push_back(r->rows.size());
+      for (const auto& row : r->rows) out.values.push_back(row[0].i);
+      if (r->paging_state.empty()) break;
+      o.paging_state = r->paging_state;
+    }
+    return out;
+  };
+  std::vector<int64_t> all(25);
+  for (int i = 0; i < 25; ++i) all[i] = i;
+
+  Paged asc = walk("SELECT seq FROM events WHERE acct = 'a'", 10);
+  EXPECT_EQ(asc.page_sizes, (std::vector<size_t>{10, 10, 5}));
+  EXPECT_EQ(asc.values, all);
+
+  Paged desc = walk("SELECT seq FROM events WHERE acct = 'a' ORDER BY seq DESC", 10);
+  std::vector<int64_t> reversed(all.rbegin(), all.rend());
+  EXPECT_EQ(desc.values, reversed);
+
+  // LIMIT bounds the whole query, not each page.
+  Paged limited = walk("SELECT seq FROM events WHERE acct = 'a' AND seq >= 3 LIMIT 12", 5);
+  EXPECT_EQ(limited.page_sizes, (std::vector<size_t>{5, 5, 2}));
+  EXPECT_EQ(limited.values.front(), 3);
+  EXPECT_EQ(limited.values.back(), 14);
+
+  // An exact multiple of the page size ends without an empty extra page.
+  Paged exact = walk("SELECT seq FROM events WHERE acct = 'a' AND seq < 20", 10);
+  EXPECT_EQ(exact.page_sizes, (std::vector<size_t>{10, 10}));
+}
+
+TEST_F(CqlTest, APagingStateFromAnotherPartitionOrGarbageIsRejected) {
+  ASSERT_TRUE(run("CREATE TABLE events (acct text, seq int, PRIMARY KEY (acct, seq))").ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(run("INSERT INTO events (acct, seq) VALUES ('a', ?)", {Value::integer(i)}, CL::kAll).ok());
+  }
+  QueryOptions o;
+  o.keyspace = "ks";
+  o.page_size = 2;
+  auto first = session_->execute("SELECT * FROM events WHERE acct = 'a'", {}, o);
+  ASSERT_TRUE(first.ok());
+  ASSERT_FALSE(first->paging_state.empty());
+  o.paging_state = first->paging_state;
+  auto other = session_->execute("SELECT * FROM events WHERE acct = 'b'", {}, o);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(storeErrorOf(other.status()), StoreError::kInvalidQuery);
+  o.paging_state = "garbage";
+  auto garbage = session_->execute("SELECT * FROM events WHERE acct = 'a'", {}, o);
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.status().message().find("Invalid paging state"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sandbank::store::testing

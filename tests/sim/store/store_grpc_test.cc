@@ -148,5 +148,34 @@ TEST_F(StoreGrpcTest, AdminAndInspectionShowDivergentReplicasAndHints) {
   EXPECT_EQ(stub_->NodeUp(&c6, nobody, &empty).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(StoreGrpcTest, ExecutePagesThroughALargePartition) {
+  ASSERT_TRUE(client_->execute("CREATE TABLE bank.entries (account text, seq int, PRIMARY KEY (account, seq))").ok());
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(client_->execute("INSERT INTO bank.entries (account, seq) VALUES ('a', " + std::to_string(i) + ")").ok());
+  }
+  ::sandbank::store::ExecuteRequest req;
+  req.set_cql("SELECT seq FROM bank.entries WHERE account = 'a'");
+  req.set_page_size(3);
+  std::vector<int64_t> seen;
+  std::vector<int> sizes;
+  for (int guard = 0; guard < 10; ++guard) {
+    grpc::ClientContext ctx;
+    ::sandbank::store::ExecuteResponse resp;
+    auto st = stub_->Execute(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    sizes.push_back(resp.rows_size());
+    for (const auto& row : resp.rows()) seen.push_back(row.values(0).int_());
+    if (resp.paging_state().empty()) break;
+    req.set_paging_state(resp.paging_state());
+  }
+  EXPECT_EQ(sizes, (std::vector<int>{3, 3, 1}));
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));
+
+  grpc::ClientContext bad_ctx;
+  ::sandbank::store::ExecuteResponse bad_resp;
+  req.set_page_size(-1);
+  EXPECT_EQ(stub_->Execute(&bad_ctx, req, &bad_resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace sandbank::store

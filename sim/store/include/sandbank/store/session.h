@@ -19,6 +19,12 @@ namespace sandbank::store {
 struct QueryOptions {
   RequestContext ctx;     // consistency, serial consistency, coordinator, client, timestamp
   std::string keyspace;   // used for unqualified table names
+  // SELECT paging: at most page_size rows per call (0: no paging). To fetch the next page,
+  // run the same statement with the same binds and ResultSet::paging_state from the last
+  // page. Pages walk one partition in clustering order (or its reverse), resuming after
+  // the last row returned, so rows written behind the cursor do not repeat.
+  int32_t page_size = 0;
+  std::string paging_state;
 };
 
 struct ResultColumn {
@@ -34,6 +40,8 @@ struct ResultSet {
   // LWT: whether the condition held. The rows then hold "[applied]" plus the current row.
   std::optional<bool> applied;
   std::string keyspace_changed;  // USE
+  // Paged SELECT: opaque bytes that resume after this page; empty when this was the last.
+  std::string paging_state;
 };
 
 // What a bind marker binds to, known once the statement's table exists.
