@@ -213,6 +213,16 @@ Status Transactions::onClearing(const kit::BusDelivery& record) {
   t.mutable_amount()->set_currency(ev.amount().currency());
   enrich(ev.merchant(), &t);
   t.set_created_at_us(ev.at_us());
+  SANDBANK_RETURN_IF_ERROR(apply(d));
+  if (!ev.force_posted()) return OkStatus();
+  // A late presentment: money was taken after the authorisation ended. Settling above
+  // did nothing if the transaction already showed the reversal (states never move back;
+  // and a settled one can no longer be reversed, so reading after the attempt decides
+  // without a race): the charge then becomes a transaction of its own.
+  SANDBANK_ASSIGN_OR_RETURN(auto current, read(t.transaction_id(), nullptr));
+  if (!current || current->state() != pb::REVERSED) return OkStatus();
+  t.set_transaction_id(schema::cardLatePresentmentTransactionId(ev.authorisation_id()));
+  t.set_source_id(ev.authorisation_id() + ":late_presentment");
   return apply(d);
 }
 

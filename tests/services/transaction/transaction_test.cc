@@ -65,8 +65,10 @@ std::string authorisation(const std::string& id, const std::string& account, int
   return ev.SerializeAsString();
 }
 
-std::string clearing(const std::string& auth_id, const std::string& account, int64_t amount) {
+std::string clearing(const std::string& auth_id, const std::string& account, int64_t amount,
+                     bool force_posted = false) {
   cp::ClearingEvent ev;
+  ev.set_force_posted(force_posted);
   ev.set_authorisation_id(auth_id);
   ev.set_account_id(account);
   ev.mutable_amount()->set_minor_units(amount);
@@ -301,6 +303,34 @@ TEST_F(TransactionTest, ReversedAndExpiredAuthorisationsReverseAndAReversedOneNe
     EXPECT_EQ(m[0], Move(kNone, pb::PENDING));
     EXPECT_EQ(m[1], Move(pb::PENDING, pb::REVERSED));
   }
+}
+
+TEST_F(TransactionTest, ALatePresentmentAfterExpiryIsASecondSettledTransactionAndTheFirstStaysReversed) {
+  produce(kAuthorisationsTopic, "acc_a", authorisation("auth_e", "acc_a", 700, cp::AUTH_APPROVED));
+  produce(kAuthorisationsTopic, "acc_a", authorisation("auth_e", "acc_a", 700, cp::AUTH_EXPIRED));
+  drain();
+  // The card processor force-posts the presentment (no hold was left); delivered twice.
+  produce(kClearingsTopic, "acc_a", clearing("auth_e", "acc_a", 720, /*force_posted=*/true));
+  produce(kClearingsTopic, "acc_a", clearing("auth_e", "acc_a", 720, /*force_posted=*/true));
+  drain();
+  EXPECT_EQ(get("txn_card_auth_e").state(), pb::REVERSED);
+  pb::TransactionRecord late = get("txn_card_auth_e_late");
+  EXPECT_EQ(late.state(), pb::SETTLED);
+  EXPECT_EQ(late.amount().minor_units(), -720);
+  EXPECT_EQ(late.source_id(), "auth_e:late_presentment");
+  EXPECT_EQ(late.merchant_name(), "Tesco");
+  EXPECT_EQ(list("acc_a").size(), 2u);
+}
+
+TEST_F(TransactionTest, AForcePostedClearingBeforeTheReversalIsSeenSettlesTheOneTransaction) {
+  produce(kAuthorisationsTopic, "acc_a", authorisation("auth_r", "acc_a", 500, cp::AUTH_APPROVED));
+  drain();
+  produce(kClearingsTopic, "acc_a", clearing("auth_r", "acc_a", 500, /*force_posted=*/true));
+  drain();
+  produce(kAuthorisationsTopic, "acc_a", authorisation("auth_r", "acc_a", 500, cp::AUTH_REVERSED));
+  drain();
+  EXPECT_EQ(get("txn_card_auth_r").state(), pb::SETTLED);
+  EXPECT_EQ(list("acc_a").size(), 1u);
 }
 
 TEST_F(TransactionTest, DeclinedAuthorisationIsAFinalDeclinedTransaction) {

@@ -3,7 +3,8 @@
 //
 //   transactions  one row per transaction; the id is derived from its source
 //                 (txn_card_<authorisation id>, txn_p2p_<transfer id>_<out|in>,
-//                 txn_fps_<payment id>), created by INSERT ... IF NOT EXISTS, and its state
+//                 txn_fps_<payment id>; txn_card_<authorisation id>_late for a late
+//                 presentment after a reversal), created by INSERT ... IF NOT EXISTS, and its state
 //                 moves forward by LWT (UPDATE ... IF state = <the state read>)
 //   by_account    the transactions of an account, newest first (ListByAccount and the
 //                 checker's evidence of "exactly one transaction per source")
@@ -38,6 +39,13 @@ inline constexpr std::string_view kDeclined = "declined";
 // Deterministic ids: one transaction per source, whoever creates it first.
 inline std::string cardTransactionId(std::string_view authorisation_id) {
   return "txn_card_" + std::string(authorisation_id);
+}
+// A late presentment (the card processor force-posted a clearing after the
+// authorisation was reversed or expired): the reversed transaction stays reversed and
+// the money taken shows as this second, settled one. Its source_id is
+// "<authorisation id>:late_presentment", so the authorisation still has one transaction.
+inline std::string cardLatePresentmentTransactionId(std::string_view authorisation_id) {
+  return "txn_card_" + std::string(authorisation_id) + "_late";
 }
 inline std::string p2pTransactionId(std::string_view transfer_id, bool outgoing) {
   return "txn_p2p_" + std::string(transfer_id) + (outgoing ? "_out" : "_in");
