@@ -12,6 +12,7 @@
 #include "sandbank/bank/fps.pb.h"
 #include "sandbank/bank/transaction.pb.h"
 #include "sandbank/bankcore/feed_schema.h"
+#include "sandbank/bankcore/fps_schema.h"
 #include "sandbank/bankcore/transaction_schema.h"
 #include "sandbank/invariants/bus_history.h"
 
@@ -316,6 +317,7 @@ class AsyncWalk {
     struct Last {
       fps::PaymentState state = fps::PAYMENT_STATE_UNSPECIFIED;
       std::string text;
+      std::string trace_id;
     };
     std::map<std::string, Last> last;  // per payment, in offset order (one partition per account)
     for (const BusRecord& r : records) {
@@ -332,9 +334,30 @@ class AsyncWalk {
             {l.text, text}, r.trace_id);
       }
       // Keep the furthest state: after a violation, later events compare with it.
-      if (l.state == fps::PAYMENT_STATE_UNSPECIFIED || payForward(l.state, p.state())) l = {p.state(), text};
+      if (l.state == fps::PAYMENT_STATE_UNSPECIFIED || payForward(l.state, p.state())) l = {p.state(), text, r.trace_id};
     }
     out_.payments = static_cast<int64_t>(last.size());
+    // The fps service's current rows must not be behind what their events said.
+    for (const auto& [id, l] : last) {
+      SANDBANK_ASSIGN_OR_RETURN(StoreRows row, query("SELECT payment_id, account_id, direction, state, updated_us "
+                                                     "FROM fps.payments WHERE payment_id = ?",
+                                                     {StoreValue::text(id)}));
+      if (row.rows.empty()) continue;  // no fps keyspace here, or a lost row: not an order question
+      const std::string& state = cell(row, 0, "state").s;
+      bool behind = false;
+      switch (l.state) {
+        case fps::PAYMENT_COMPLETED: behind = state != bank::fps_schema::kCompleted; break;
+        case fps::PAYMENT_REVERSED: behind = state != bank::fps_schema::kReversed; break;
+        case fps::PAYMENT_DECLINED: behind = state != bank::fps_schema::kDeclined; break;
+        case fps::PAYMENT_PENDING: behind = state == bank::fps_schema::kCreated; break;
+        default: break;
+      }
+      if (behind) {
+        add(7, "payment " + id,
+            "the row is " + state + " but its events already reached " + fps::PaymentState_Name(l.state),
+            {rowText("fps.payments", row, 0), l.text}, l.trace_id);
+      }
+    }
     return OkStatus();
   }
 

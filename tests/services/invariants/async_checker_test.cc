@@ -15,6 +15,7 @@
 #include "sandbank/bank/card_processor.pb.h"
 #include "sandbank/bank/fps.pb.h"
 #include "sandbank/bank/transaction.pb.h"
+#include "sandbank/bankcore/fps_schema.h"
 #include "sandbank/feed/feed.h"
 #include "sandbank/invariants/async_checker.h"
 #include "sandbank/kit/trace.h"
@@ -339,6 +340,24 @@ TEST_F(AsyncCheckerTest, APaymentThatMovesBackOnFpsEventsIsFound) {
   EXPECT_NE(v7[0].detail.find("PAYMENT_REVERSED to PAYMENT_COMPLETED"), std::string::npos) << v7[0].detail;
   EXPECT_EQ(v7[0].rows.size(), 2u);
   EXPECT_EQ(r.payments, 2);
+
+  // The fps service's row for pay_ok moved back to pending after its completion was
+  // published.
+  for (const std::string& cql : {std::string("CREATE KEYSPACE IF NOT EXISTS fps WITH replication = {'class': "
+                                            "'SimpleStrategy', 'replication_factor': 3}"),
+                                std::string(bank::fps_schema::kTables[1])}) {
+    ASSERT_TRUE(env_.store_->execute(cql).ok()) << cql;
+  }
+  ASSERT_TRUE(env_.tamper("INSERT INTO fps.payments (payment_id, account_id, direction, state) VALUES ('pay_ok', "
+                          "'acc_b', 'out', 'pending')")
+                  .ok());
+  r = check();
+  v7 = r.report.of(7);
+  ASSERT_EQ(v7.size(), 2u) << r.toText();
+  EXPECT_EQ(v7[1].subject, "payment pay_ok");
+  EXPECT_NE(v7[1].detail.find("row is pending but its events already reached PAYMENT_COMPLETED"), std::string::npos)
+      << v7[1].detail;
+  EXPECT_TRUE(mentions(v7[1], "fps.payments:"));
 }
 
 TEST_F(AsyncCheckerTest, RefusesToRunWithoutABusAddress) {

@@ -6,7 +6,7 @@
 //   7 transaction and payment states only move forward: each TransactionEvent's
 //     previous_state -> state is a forward move, no state is left two ways, the current
 //     row agrees with its history; each payment's states on `fps.events`, in offset order
-//     per partition, never move back
+//     per partition, never move back, and its row in fps.payments is not behind them
 // Invariant 5 is "eventually": waiting for the consumers to catch up (e.g. until their
 // lag is 0) is the caller's job; this checks what is there and reports counts.
 // Each violation names the thing, what disagreed, and the records and rows that show it,
