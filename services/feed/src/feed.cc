@@ -123,6 +123,10 @@ ItemText describeTransaction(const tx::TransactionRecord& t) {
       default: break;
     }
   } else if (t.kind() == "fps_in") {
+    if (t.state() == tx::DECLINED || t.state() == tx::REVERSED) {
+      return {"Incoming payment of " + plain_abs + " from " + who + " " + stateName(t.state()),
+              t.decline_reason().empty() ? "Faster Payment" + reference : "Declined: " + reasonText(t.decline_reason())};
+    }
     return {"You received " + plain_abs, "Faster Payment from " + who + reference};
   }
   return {(t.merchant_name().empty() ? std::string("Payment") : t.merchant_name()) + " " + signed_text,

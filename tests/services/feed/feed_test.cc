@@ -285,6 +285,15 @@ TEST(FeedTextTest, TitlesAndBodiesReadLikeABankApp) {
   p.mutable_amount()->set_minor_units(-3000);
   p.set_counterparty("04-00-04 12345678");
   EXPECT_EQ(describeTransaction(p).title, "Payment of \xC2\xA3" "30.00 to 04-00-04 12345678 returned");
+  p.set_kind("fps_in");
+  p.set_state(tx::SETTLED);
+  p.mutable_amount()->set_minor_units(5000);
+  EXPECT_EQ(describeTransaction(p).title, "You received \xC2\xA3" "50.00");
+  EXPECT_EQ(describeTransaction(p).body, "Faster Payment from 04-00-04 12345678 \xC2\xB7 rent");
+  p.set_state(tx::DECLINED);
+  p.set_decline_reason("account_closed");
+  EXPECT_EQ(describeTransaction(p).title, "Incoming payment of \xC2\xA3" "50.00 from 04-00-04 12345678 declined");
+  EXPECT_EQ(describeTransaction(p).body, "Declined: account closed");
 }
 
 }  // namespace
