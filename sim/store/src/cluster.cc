@@ -390,6 +390,11 @@ struct Cluster::Impl {
     int32_t ttl = w.ttl_seconds.value_or(t.default_ttl_seconds);
     int64_t expires = ttl > 0 ? now_us + static_cast<int64_t>(ttl) * 1'000'000 : 0;
     u.deletion = w.delete_partition ? Deletion{ts, now_us} : Deletion{};
+    u.ranges.clear();
+    for (const RangeDelete& rd : w.range_deletes) {
+      u.ranges.push_back(RangeTombstone{rd.start.prefix, rd.start.inclusive, rd.end.prefix, rd.end.inclusive,
+                                        Deletion{ts, now_us}});
+    }
     u.rows.resize(w.rows.size());
     for (size_t i = 0; i < w.rows.size(); ++i) {
       const RowWrite& rw = w.rows[i];
@@ -1203,7 +1208,12 @@ Result<int64_t> Cluster::repair(const std::string& keyspace) {
     for (auto& n : m.nodes) {
       if (n->down.load() || n->isolated.load()) continue;
       n->store.forEachPartition(t->id, [&](const PartitionUpdate& u) {
-        keys.try_emplace(u.key_bytes, PartitionUpdate{t->id, u.key, u.key_bytes, u.token, {}, {}});
+        PartitionUpdate id;
+        id.table_id = t->id;
+        id.key = u.key;
+        id.key_bytes = u.key_bytes;
+        id.token = u.token;
+        keys.try_emplace(u.key_bytes, std::move(id));
       });
     }
     for (auto& [kb, id] : keys) {

@@ -52,6 +52,13 @@ uint64_t digestOf(const TableSchema& t, const PartitionUpdate& p) {
   uint64_t h = 0x51ed270b27a5c3ULL;
   h = mix(h, static_cast<uint64_t>(p.deletion.ts));
   h = mix(h, static_cast<uint64_t>(p.deletion.local_time_us));
+  for (const RangeTombstone& rt : p.ranges) {
+    for (const Value& v : rt.start) h = hashValue(h, v);
+    h = mix(h, rt.start_inclusive);
+    for (const Value& v : rt.end) h = hashValue(h, v);
+    h = mix(h, rt.end_inclusive);
+    h = mix(h, static_cast<uint64_t>(rt.deletion.ts));
+  }
   for (const RowData& r : p.rows) {
     for (const Value& v : r.clustering) h = hashValue(h, v);
     h = mix(h, static_cast<uint64_t>(r.marker.ts));

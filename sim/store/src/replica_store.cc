@@ -63,7 +63,7 @@ bool beforeEnd(const TableSchema& t, const std::vector<Value>& row, const Cluste
 }
 
 size_t approxBytes(const PartitionUpdate& u) {
-  size_t n = u.key_bytes.size() + 16;
+  size_t n = u.key_bytes.size() + 16 + 32 * u.ranges.size();
   for (const RowData& r : u.rows) {
     n += 24;
     for (const Cell& c : r.cells) n += c.present() ? 24 + c.value.s.size() : 0;
@@ -75,12 +75,34 @@ size_t approxBytes(const PartitionUpdate& u) {
 
 namespace {
 
+bool covers(const TableSchema& t, const RangeTombstone& rt, const std::vector<Value>& clustering) {
+  int c = comparePrefix(t, clustering, rt.start);
+  if (rt.start_inclusive ? c < 0 : c <= 0) return false;
+  c = comparePrefix(t, clustering, rt.end);
+  return rt.end_inclusive ? c <= 0 : c < 0;
+}
+
+// The newest range deletion covering a clustering key, or kNoTimestamp.
+int64_t rangeShadow(const TableSchema& t, const StoredPartition& p, const std::vector<Value>& clustering) {
+  int64_t ts = kNoTimestamp;
+  for (const RangeTombstone& rt : p.ranges) {
+    if (rt.deletion.ts > ts && covers(t, rt, clustering)) ts = rt.deletion.ts;
+  }
+  return ts;
+}
+
+bool sameBounds(const RangeTombstone& a, const RangeTombstone& b) {
+  return a.start == b.start && a.end == b.end && a.start_inclusive == b.start_inclusive &&
+         a.end_inclusive == b.end_inclusive;
+}
+
 // Merges one incoming row into a stored row; returns false when the row ends up empty.
-bool mergeRow(const TableSchema& t, const StoredPartition& p, StoredRow& r, const RowData& ur) {
+// `range_ts` is the newest range deletion covering the row.
+bool mergeRow(const TableSchema& t, const StoredPartition& p, StoredRow& r, const RowData& ur, int64_t range_ts) {
   const size_t ncells = t.regular.size();
   if (r.cells.size() != ncells) r.cells.resize(ncells);
   if (deletionBeats(ur.deletion, r.deletion)) r.deletion = ur.deletion;
-  int64_t shadow_ts = std::max(p.deletion.ts, r.deletion.ts);
+  int64_t shadow_ts = std::max({p.deletion.ts, r.deletion.ts, range_ts});
   if (markerBeats(ur.marker, r.marker) && ur.marker.ts > shadow_ts) r.marker = ur.marker;
   for (size_t i = 0; i < ur.cells.size() && i < ncells; ++i) {
     const Cell& in = ur.cells[i];
@@ -113,16 +135,44 @@ void mergeInto(const TableSchema& t, StoredPartition& p, const PartitionUpdate& 
       p.has_solo = false;
     }
   }
+  if (!p.ranges.empty() && p.deletion.present()) {
+    std::erase_if(p.ranges, [&](const RangeTombstone& rt) { return rt.deletion.ts <= p.deletion.ts; });
+  }
+  for (const RangeTombstone& in : u.ranges) {
+    if (in.deletion.ts <= p.deletion.ts) continue;
+    auto same = std::find_if(p.ranges.begin(), p.ranges.end(), [&](const RangeTombstone& rt) { return sameBounds(rt, in); });
+    if (same == p.ranges.end()) {
+      p.ranges.push_back(in);
+    } else if (deletionBeats(in.deletion, same->deletion)) {
+      same->deletion = in.deletion;
+    } else {
+      continue;
+    }
+    // Drop what the range now shadows.
+    auto it = p.rows.begin();
+    if (!in.start.empty()) it = p.rows.lower_bound(in.start);
+    while (it != p.rows.end()) {
+      if (!covers(t, in, it->first)) {
+        if (comparePrefix(t, it->first, in.end) > 0) break;  // past the end
+        ++it;
+        continue;
+      }
+      shadow(it->second, in.deletion.ts);
+      if (it->second.deletion.ts <= in.deletion.ts) it->second.deletion = Deletion{};
+      it = rowEmpty(it->second) ? p.rows.erase(it) : std::next(it);
+    }
+  }
   if (t.clustering.empty()) {
     for (const RowData& ur : u.rows) {
-      p.has_solo = mergeRow(t, p, p.solo, ur);
+      p.has_solo = mergeRow(t, p, p.solo, ur, kNoTimestamp);
       if (!p.has_solo) p.solo = StoredRow{};
     }
     return;
   }
   for (const RowData& ur : u.rows) {
     auto [it, inserted] = p.rows.try_emplace(ur.clustering);
-    if (!mergeRow(t, p, it->second, ur)) p.rows.erase(it);
+    const int64_t range_ts = p.ranges.empty() ? kNoTimestamp : rangeShadow(t, p, ur.clustering);
+    if (!mergeRow(t, p, it->second, ur, range_ts)) p.rows.erase(it);
   }
 }
 
@@ -134,6 +184,7 @@ PartitionUpdate sliceOf(const TableSchema& t, const StoredPartition& p, const st
   out.key_bytes = key_bytes;
   out.token = p.token;
   out.deletion = p.deletion;
+  out.ranges = p.ranges;  // all of them: a replica that lacks one then digests differently
   if (p.has_solo) {
     RowData rd;
     rd.marker = p.solo.marker;
@@ -156,7 +207,9 @@ PartitionUpdate sliceOf(const TableSchema& t, const StoredPartition& p, const st
   return out;
 }
 
-bool isEmpty(const StoredPartition& p) { return !p.deletion.present() && p.rows.empty() && !p.has_solo; }
+bool isEmpty(const StoredPartition& p) {
+  return !p.deletion.present() && p.rows.empty() && !p.has_solo && p.ranges.empty();
+}
 
 int64_t purge(const TableSchema& t, StoredPartition& p, int64_t now_us) {
   const int64_t grace_us = t.gc_grace_seconds * 1'000'000;
@@ -165,6 +218,9 @@ int64_t purge(const TableSchema& t, StoredPartition& p, int64_t now_us) {
     p.deletion = Deletion{};
     ++purged;
   }
+  purged += static_cast<int64_t>(std::erase_if(p.ranges, [&](const RangeTombstone& rt) {
+    return rt.deletion.local_time_us + grace_us <= now_us;
+  }));
   auto purgeRow = [&](StoredRow& r) {
     if (r.deletion.present() && r.deletion.local_time_us + grace_us <= now_us) {
       r.deletion = Deletion{};

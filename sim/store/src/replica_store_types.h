@@ -54,6 +54,7 @@ struct StoredPartition {
   std::vector<Value> key;
   int64_t token = 0;
   Deletion deletion;
+  std::vector<RangeTombstone> ranges;  // kept until gc_grace, like other tombstones
   // Tables with clustering columns keep rows ordered here...
   std::map<std::vector<Value>, StoredRow, ClusteringLess> rows;
   // ...tables without them have at most one row, kept inline (no tree node to chase).

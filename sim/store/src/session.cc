@@ -279,12 +279,35 @@ class Executor {
     SANDBANK_ASSIGN_OR_RETURN(m.write.table, table(s.table));
     const TableSchema& t = *m.write.table;
     SANDBANK_ASSIGN_OR_RETURN(WhereParts w, where(t, s.where));
-    if (w.lower || w.upper) return invalid("Range deletions are not supported by the store");
     m.write.key = std::move(w.pk);
-    const bool whole_partition = w.ck_eq.empty() && !t.clustering.empty();
-    if (!whole_partition && w.ck_eq.size() != t.clustering.size()) {
-      return invalid("Range deletions are not supported by the store: restrict every clustering column or none");
+    const bool ranged = w.lower || w.upper || (!w.ck_eq.empty() && w.ck_eq.size() < t.clustering.size());
+    if (ranged) {
+      // A range tombstone: rows from a clustering prefix, optionally narrowed by a range
+      // on the next column.
+      if (!s.columns.empty()) return invalid("Range deletions are not supported for specific columns");
+      if (s.if_exists || !s.conditions.empty()) return invalid("DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions");
+      RangeDelete rd;
+      rd.start.prefix = w.ck_eq;
+      rd.end.prefix = w.ck_eq;
+      if (w.lower || w.upper) {
+        const bool desc = t.columns[t.clustering[w.ck_eq.size()]].order == ClusteringOrder::kDesc;
+        // Bounds are in the table's clustering order: a DESC column swaps them.
+        const auto& first = desc ? w.upper : w.lower;
+        const auto& last = desc ? w.lower : w.upper;
+        if (first) {
+          rd.start.prefix.push_back(first->first);
+          rd.start.inclusive = first->second;
+        }
+        if (last) {
+          rd.end.prefix.push_back(last->first);
+          rd.end.inclusive = last->second;
+        }
+      }
+      m.write.range_deletes.push_back(std::move(rd));
+      SANDBANK_RETURN_IF_ERROR(usingClause(s.using_, &m.write));
+      return m;
     }
+    const bool whole_partition = w.ck_eq.empty() && !t.clustering.empty();
     if (s.columns.empty()) {
       if (t.clustering.empty() || whole_partition) {
         m.write.delete_partition = true;
@@ -378,6 +401,7 @@ class Executor {
         PartitionWrite& into = req.partitions[it->second];
         into.delete_partition = into.delete_partition || m.write.delete_partition;
         for (RowWrite& r : m.write.rows) into.rows.push_back(std::move(r));
+        for (RangeDelete& r : m.write.range_deletes) into.range_deletes.push_back(std::move(r));
       }
     }
     SANDBANK_ASSIGN_OR_RETURN(WriteOutcome out, cluster_.write(req));

@@ -84,10 +84,23 @@ struct RowWrite {
   std::vector<CellWrite> cells;
 };
 
+struct ClusteringBound {
+  std::vector<Value> prefix;  // a clustering prefix
+  bool inclusive = true;
+};
+
+// DELETE over a clustering range: rows between the bounds (an empty inclusive prefix is
+// unbounded), in the table's clustering order.
+struct RangeDelete {
+  ClusteringBound start;
+  ClusteringBound end;
+};
+
 struct PartitionWrite {
   std::shared_ptr<const TableSchema> table;
   std::vector<Value> key;  // partition key values, coerced, none null
   bool delete_partition = false;
+  std::vector<RangeDelete> range_deletes;
   std::vector<RowWrite> rows;
   std::optional<int64_t> timestamp_us;  // USING TIMESTAMP
   std::optional<int32_t> ttl_seconds;   // USING TTL
@@ -104,11 +117,6 @@ struct WriteOutcome {
   int required = 0;
   int hints_stored = 0;
   Duration simulated_latency{0};
-};
-
-struct ClusteringBound {
-  std::vector<Value> prefix;  // a clustering prefix
-  bool inclusive = true;
 };
 
 struct ReadRequest {

@@ -47,6 +47,17 @@ struct RowMarker {
   bool liveAt(int64_t now_us) const { return present() && (expires_us == 0 || now_us < expires_us); }
 };
 
+// A range tombstone: deletes every row whose clustering key lies between `start` and
+// `end` (clustering prefixes in the table's clustering order; an empty inclusive prefix is
+// unbounded), shadowing data written at or before `deletion.ts`.
+struct RangeTombstone {
+  std::vector<Value> start;
+  bool start_inclusive = true;
+  std::vector<Value> end;
+  bool end_inclusive = true;
+  Deletion deletion;
+};
+
 struct RowData {
   std::vector<Value> clustering;
   RowMarker marker;
@@ -60,9 +71,10 @@ struct PartitionUpdate {
   std::string key_bytes;   // serialized partition key (what Murmur3 hashes)
   int64_t token = 0;
   Deletion deletion;
+  std::vector<RangeTombstone> ranges;  // range deletions within the partition
   std::vector<RowData> rows;  // in clustering order
 
-  bool empty() const { return !deletion.present() && rows.empty(); }
+  bool empty() const { return !deletion.present() && rows.empty() && ranges.empty(); }
 };
 
 // Last-write-wins for one cell: true when `incoming` beats `existing`. Higher timestamp
