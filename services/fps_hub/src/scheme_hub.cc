@@ -2,7 +2,9 @@
 #include "sandbank/fps_hub/scheme_hub.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <sstream>
 
 #include "sandbank/bankcore/money.h"
@@ -60,7 +62,12 @@ std::string hubActionName(pb::HubAction action) {
   }
 }
 
-SchemeHub::SchemeHub(SchemeHubOptions options) : options_(options) {}
+SchemeHub::SchemeHub(SchemeHubOptions options) : options_(options) {
+  std::random_device rd;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "hub-in-%08x%08x-", rd(), rd());
+  inbound_prefix_ = buf;
+}
 
 Result<pb::HubBehaviourRequest> SchemeHub::behaviourFromConfig(const kit::Config& config) {
   pb::HubBehaviourRequest req;
@@ -240,7 +247,7 @@ void SchemeHub::holdUntil(std::chrono::system_clock::time_point deadline, const 
 
 std::string SchemeHub::nextInboundId() {
   std::lock_guard lock(mu_);
-  return "hub-in-" + std::to_string(++inbound_seq_);
+  return inbound_prefix_ + std::to_string(++inbound_seq_);
 }
 
 void SchemeHub::stop() {

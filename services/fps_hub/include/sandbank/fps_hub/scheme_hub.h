@@ -62,7 +62,9 @@ class SchemeHub {
   // network's timing, not business time), at most max_hold, until stop(), or until
   // `cancelled` (polled every 50 ms; may be empty) says the caller has gone.
   void holdUntil(std::chrono::system_clock::time_point deadline, const std::function<bool()>& cancelled = {});
-  // A fresh scheme payment id for a payment the hub originates: "hub-in-<n>".
+  // A fresh scheme payment id for a payment the hub originates:
+  // "hub-in-<random per process>-<n>", so a restarted hub never reuses one (fps would
+  // take a reused id for a replay and credit nothing).
   std::string nextInboundId();
 
   // Releases every held call now and makes later holds return at once (shutdown).
@@ -98,6 +100,7 @@ class SchemeHub {
   std::map<std::string, Remembered> decided_;     // by payment id; guarded by mu_
   std::map<std::string, int32_t> timed_out_;      // submissions of never-decided ids; guarded by mu_
   int64_t inbound_seq_ = 0;                       // guarded by mu_
+  std::string inbound_prefix_;                    // immutable after construction
 };
 
 // "ack", "reject", "timeout", "ack_late" <-> HubAction; UNSPECIFIED for anything else.
