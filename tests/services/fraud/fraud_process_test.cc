@@ -54,8 +54,8 @@ TEST(FraudProcessTest, TheExecutableScoresFromItsEnvironmentAndTheTransactionsIt
   ASSERT_TRUE(env.producer_->flush().ok());
   // Poll (bounded) until the instance's own group has committed both records.
   bool caught_up = false;
-  for (auto deadline = std::chrono::steady_clock::now() + 20s; !caught_up && std::chrono::steady_clock::now() < deadline;
-       std::this_thread::sleep_for(10ms)) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (; !caught_up && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
     auto lag = env.broker_->lag("fraud.fraud-1");
     int64_t total = 0;
     for (const auto& l : lag.valueOr({})) total += l.lag;
