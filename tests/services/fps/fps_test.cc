@@ -667,6 +667,38 @@ TEST_F(FpsTest, SweeperResubmitsAPaymentLeftPendingOnceTheTimeoutHasPassed) {
   EXPECT_EQ(payments_->sweepOnce().examined, 0);  // nothing open any more
 }
 
+TEST_F(FpsTest, TwoInstancesFinishingOnePendingPaymentSettleItOnce) {
+  hub_switch_->down = true;
+  pb::PaymentRecord p;
+  ASSERT_TRUE(send(sendRequest("pay-1", 2500), &p).ok());
+  ASSERT_EQ(p.state(), pb::PAYMENT_PENDING);
+  hub_switch_->down = false;
+  env_.clock_.advance(std::chrono::minutes(6));
+  // A second fps process on the same store: its sweeper and this one's customer retry
+  // race to finish the payment; the LWTs let one settle and the other read the result.
+  PaymentsOptions options;
+  options.hub_timeout = std::chrono::milliseconds(150);
+  auto other = Payments::open(*env_.store_, env_.producer_.get(), env_.clock_,
+                              FpsUpstreams{upstream_channel_, upstream_channel_, upstream_channel_, upstream_channel_},
+                              options);
+  ASSERT_TRUE(other.ok()) << other.status().toString();
+  SweepReport swept;
+  std::thread sweeper([&] { swept = (*other)->sweepOnce(); });
+  pb::PaymentRecord retried;
+  grpc::Status s = send(sendRequest("pay-1", 2500), &retried);
+  sweeper.join();
+  // The loser may find the settlement still being posted by the winner and say so.
+  EXPECT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(swept.examined, 1);
+  EXPECT_EQ(get(p.payment_id()).state(), pb::PAYMENT_COMPLETED);
+  EXPECT_EQ(balance("account:alice:main"), 7500);
+  EXPECT_EQ(balance(kSuspense), 0);
+  EXPECT_EQ(balance(kExternal), 2500);
+  int completed_events = 0;
+  for (pb::PaymentState st : events(p.payment_id())) completed_events += st == pb::PAYMENT_COMPLETED;
+  EXPECT_EQ(completed_events, 1);  // only the instance whose LWT moved it publishes
+}
+
 TEST_F(FpsTest, SweeperReversesAPendingPaymentWhenTheHubStaysUnreachable) {
   hub_switch_->down = true;
   pb::PaymentRecord p;
