@@ -1,0 +1,47 @@
+// runScenarios: the headless runner behind `sandbank run`. It brings the bank up once,
+// then for each scenario resets the bank, runs the scenario and reports; at the end it
+// writes the JUnit XML, the HTML report and the recording's scenario rows.
+// Thread-safety: call from one thread (it becomes the script thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "sandbank/control/check.h"
+
+namespace sandbank::control {
+class Simulator;
+}  // namespace sandbank::control
+
+namespace sandbank::scenario {
+
+struct RunOptions {
+  std::vector<std::string> paths;  // .js files, or folders (their *.js, sorted)
+  std::string junit_path;          // empty: no JUnit file
+  std::string record_path;         // SQLite recording (must not exist); empty: none
+  std::string html_path;           // empty: no HTML report
+  uint64_t seed = 1;
+  std::string filter;              // ECMAScript regex searched in "<file stem>/<scenario name>"
+  std::string manifest_path = "bank.yaml";
+  std::string bin_dir;             // where services and sandbank.desc are (build/bin)
+  std::string state_file;          // run-state file; empty: a private one in a temp folder
+  // Plugs the bank's invariant checker into the simulator (sandbank's makeBankChecker);
+  // empty: scenarios run without the check.
+  std::function<control::InvariantChecker(control::Simulator&)> make_checker;
+  std::chrono::milliseconds ready_timeout{60000};     // bank up, and after each reset
+  std::chrono::milliseconds scenario_timeout{120000};  // unless a scenario sets its own
+  std::vector<std::string> reset_tables;               // extra "keyspace.table" to truncate
+  bool restart_services_on_reset = true;
+  std::ostream* out = nullptr;  // progress and summary; null: std::cout
+  std::ostream* err = nullptr;  // problems; null: std::cerr
+};
+
+// Returns 0 when every scenario passed, 1 when any failed (or the bank did not come up),
+// 2 for bad input (no scenario file, a bad filter, a bad manifest, nothing matched).
+int runScenarios(const RunOptions& options);
+
+}  // namespace sandbank::scenario

@@ -1,0 +1,781 @@
+// SimulatorLink: the BankLink over an in-process control::Simulator. Calls to services go
+// through the mesh (JSON <-> protobuf with the build's descriptor set); HTTP goes to the
+// port the edge announced; the bus and the store are the simulator's own engines; faults,
+// services, the clock and the invariant check go through the control API, as any client's.
+// Thread-safety: used from the script thread only (BankLink's contract).
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "http_client.h"
+#include "sandbank/bus/broker.h"
+#include "sandbank/control.grpc.pb.h"
+#include "sandbank/control/run_state.h"
+#include "sandbank/control/simulator.h"
+#include "sandbank/core/duration.h"
+#include "sandbank/faults/fault_engine.h"
+#include "sandbank/flow/flow_hub.h"
+#include "sandbank/scenario/bank_link.h"
+#include "sandbank/store/cluster.h"
+#include "sandbank/store/session.h"
+
+namespace sandbank::scenario {
+namespace {
+
+namespace pb = google::protobuf;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string hexId(std::mt19937_64& rng, int digits) {
+  static const char* kHex = "0123456789abcdef";
+  std::string s;
+  while (static_cast<int>(s.size()) < digits) s += kHex[rng() & 15];
+  if (s.find_first_not_of('0') == std::string::npos) s.back() = '1';
+  return s;
+}
+
+Status fromGrpc(const grpc::Status& s, const std::string& what) {
+  return Status(static_cast<StatusCode>(s.error_code()), what + ": " + s.error_message());
+}
+
+struct MethodInfo {
+  std::string full;  // "sandbank.bank.ledger.Ledger/PostEntrySet"
+  std::string package;
+  std::string service;  // "Ledger"
+  std::string input, output;
+};
+
+std::string normalise(std::string s) {
+  std::string out;
+  for (char c : s)
+    if (c != '-' && c != '_') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+json storeValueToJson(store::ColumnType type, const store::Value& v) {
+  if (v.isNull()) return nullptr;
+  switch (type) {
+    case store::ColumnType::kInt:
+    case store::ColumnType::kBigint:
+    case store::ColumnType::kTimestamp:
+      if (v.i > (int64_t{1} << 53) || v.i < -(int64_t{1} << 53)) return std::to_string(v.i);
+      return v.i;
+    case store::ColumnType::kBoolean: return v.i != 0;
+    case store::ColumnType::kBlob: return store::formatValue(v);
+    default: return v.s;
+  }
+}
+
+store::Value jsonToStoreValue(const json& j) {
+  if (j.is_null()) return store::Value::null();
+  if (j.is_boolean()) return store::Value::boolean(j.get<bool>());
+  if (j.is_number_integer() || j.is_number_unsigned()) return store::Value::integer(j.get<int64_t>());
+  if (j.is_number_float()) {
+    double d = j.get<double>();
+    if (d == static_cast<double>(static_cast<int64_t>(d))) return store::Value::integer(static_cast<int64_t>(d));
+    return store::Value::decimal(j.dump());
+  }
+  if (j.is_string()) return store::Value::text(j.get<std::string>());
+  return store::Value::text(j.dump());
+}
+
+class SimulatorLink final : public BankLink {
+ public:
+  SimulatorLink(control::Simulator& sim, SimulatorLinkOptions options) : sim_(sim), options_(std::move(options)), session_(sim.store()) {
+    flow::FlowFilter f;
+    f.addKind(flow::FlowKind::kStoreRequest);
+    tables_sub_ = sim_.flow().subscribe("scenario-tables", f, 100000);
+    rng_.seed(0x5eed);
+  }
+
+  Status init() {
+    std::ifstream in(options_.descriptor_path, std::ios::binary);
+    if (!in) return NotFound("cannot read the descriptor set " + options_.descriptor_path + " (build the proto target)");
+    pb::FileDescriptorSet set;
+    if (!set.ParseFromIstream(&in)) return InvalidArgument(options_.descriptor_path + " is not a FileDescriptorSet");
+    for (const auto& file : set.file()) {
+      if (pool_.BuildFile(file) == nullptr) return InvalidArgument("descriptor set: cannot build " + file.name());
+      for (const auto& svc : file.service())
+        for (const auto& m : svc.method()) {
+          MethodInfo mi{file.package() + "." + svc.name() + "/" + m.name(), file.package(), svc.name(),
+                        m.input_type().substr(1), m.output_type().substr(1)};
+          methods_[m.name()].push_back(mi);
+          by_full_[mi.full] = mi;
+        }
+    }
+    auto state = control::readRunState(options_.state_file);
+    if (!state.ok()) return state.status().withContext("the simulator's run-state file");
+    token_ = state->token;
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+    control_ = control::Control::NewStub(grpc::CreateCustomChannel(state->address, grpc::InsecureChannelCredentials(), args));
+    return OkStatus();
+  }
+
+  Result<json> invoke(const std::string& op, const json& a) override {
+    if (op == "scenario.begin") return begin();
+    if (op == "rpc") return rpc(a);
+    if (op == "http") return http(a);
+    if (op.rfind("bus.", 0) == 0) return busOp(op.substr(4), a);
+    if (op.rfind("store.", 0) == 0) return storeOp(op.substr(6), a);
+    if (op.rfind("faults.", 0) == 0) return faultsOp(op.substr(7), a);
+    if (op.rfind("services.", 0) == 0) return servicesOp(op.substr(9), a);
+    if (op == "clock") return clockOp(a);
+    if (op == "check") return checkOp(a);
+    if (op == "flow.events") return flowEvents(a);
+    return InvalidArgument("unknown operation '" + op + "'");
+  }
+
+  std::vector<flow::FlowEvent> traceEvents(const std::string& trace_id) override {
+    flow::FlowFilter f;
+    f.trace_id = trace_id;
+    std::vector<flow::FlowEvent> out;
+    for (const auto& e : sim_.flow().recent(f)) out.push_back(*e);
+    return out;
+  }
+
+  Result<std::optional<InvariantReport>> check() override {
+    auto r = runCheck("", 5000);
+    if (!r.ok()) return r.status();
+    if (!r->has_value()) return std::optional<InvariantReport>();
+    return std::optional<InvariantReport>(InvariantReport{(**r).clean(), (**r).text()});
+  }
+
+  Status reset() override {
+    std::vector<std::string> problems;
+    auto note = [&](const Status& s, const std::string& what) {
+      if (!s.ok()) problems.push_back(what + ": " + s.message());
+    };
+    sim_.faults().clear();
+    sim_.bus().clearFaults();
+    for (const auto& n : sim_.store().nodes()) {
+      if (n.state == store::NodeState::kDown) note(sim_.store().nodeUp(n.id), "bring " + n.name + " up");
+      if (n.isolated) note(sim_.store().setIsolated(n.id, false), "rejoin " + n.name);
+      if (n.added_latency.count() != 0) note(sim_.store().setSlow(n.id, Duration(0)), "unslow " + n.name);
+    }
+    for (const auto& c : skewed_clients_) sim_.store().setClientSkew(c, Duration(0));
+    skewed_clients_.clear();
+    for (const auto& g : sim_.bus().listGroups()) (void)sim_.bus().stallGroup(g, false);
+    auto& sup = sim_.supervisor();
+    const auto& services = sim_.manifest().services;
+    if (options_.restart_services_on_reset) sup.stopAll();
+    // Topics: Kafka has no truncate; delete and recreate with the same configuration.
+    for (const auto& t : sim_.bus().describeTopics()) {
+      note(sim_.bus().deleteTopic(t.name), "delete topic " + t.name);
+      if (t.name.find(".dlq.") == std::string::npos) note(sim_.bus().createTopic(t.name, t.config), "recreate topic " + t.name);
+    }
+    for (const auto& t : knownTables()) {
+      auto dot = t.find('.');
+      auto s = sim_.store().truncate(t.substr(0, dot), t.substr(dot + 1));
+      if (!s.ok() && s.message().find("unknown") == std::string::npos) note(s, "truncate " + t);
+    }
+    if (options_.restart_services_on_reset) {
+      for (const auto& svc : services) note(sup.startService(svc.name), "start " + svc.name);
+    } else {
+      for (const auto& i : sup.snapshot()) {
+        if (i.state == supervisor::InstanceState::kStopped || i.state == supervisor::InstanceState::kExited ||
+            i.state == supervisor::InstanceState::kFailed)
+          note(sup.startService(i.service), "start " + i.service);
+      }
+    }
+    note(sup.waitUntilReady(options_.ready_timeout), "services ready");
+    if (problems.empty()) return OkStatus();
+    std::string m = "reset incomplete:";
+    for (const auto& p : problems) m += "\n  " + p;
+    return FailedPrecondition(m);
+  }
+
+ private:
+  // ---- marks ---------------------------------------------------------------------------
+  Result<json> begin() {
+    flow_mark_ = sim_.flow().stats().emitted;
+    marks_.clear();
+    for (const auto& t : sim_.bus().describeTopics())
+      for (const auto& p : t.partitions) marks_[t.name + "#" + std::to_string(p.partition)] = p.log_end;
+    return json::object();
+  }
+
+  std::set<std::string> knownTables() {
+    for (auto batch = tables_sub_->poll(); !batch.events.empty(); batch = tables_sub_->poll())
+      for (const auto& e : batch.events)
+        if (!e->keyspace.empty() && !e->table.empty()) tables_.insert(e->keyspace + "." + e->table);
+    for (const auto& t : options_.reset_tables) tables_.insert(t);
+    return tables_;
+  }
+
+  // ---- protobuf ------------------------------------------------------------------------
+  Result<std::string> jsonToBytes(const std::string& type, const json& body) {
+    const pb::Descriptor* d = pool_.FindMessageTypeByName(type);
+    if (d == nullptr) return NotFound("no message type " + type + " in the descriptor set");
+    std::unique_ptr<pb::Message> m(factory_.GetPrototype(d)->New());
+    pb::util::JsonParseOptions o;
+    auto s = pb::util::JsonStringToMessage(body.dump(), m.get(), o);
+    if (!s.ok()) return InvalidArgument("body does not fit " + type + ": " + std::string(s.message()));
+    return m->SerializeAsString();
+  }
+
+  Result<json> bytesToJson(const std::string& type, const std::string& bytes) {
+    const pb::Descriptor* d = pool_.FindMessageTypeByName(type);
+    if (d == nullptr) return NotFound("no message type " + type + " in the descriptor set");
+    std::unique_ptr<pb::Message> m(factory_.GetPrototype(d)->New());
+    if (!m->ParseFromString(bytes)) return InvalidArgument("bytes do not parse as " + type);
+    std::string out;
+    pb::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    o.always_print_primitive_fields = true;
+    (void)pb::util::MessageToJsonString(*m, &out, o);
+    json j = json::parse(out, nullptr, false);
+    numbersForInt64(j, d);
+    return j;
+  }
+
+  // proto3 JSON prints 64-bit integers as strings; scripts compare numbers, so turn the
+  // ones that fit a double exactly back into numbers.
+  static void numbersForInt64(json& j, const pb::Descriptor* d) {
+    if (!j.is_object() || d == nullptr) return;
+    for (int i = 0; i < d->field_count(); ++i) {
+      const pb::FieldDescriptor* f = d->field(i);
+      auto it = j.find(f->name());
+      if (it == j.end()) continue;
+      auto fix = [&](json& v) {
+        using T = pb::FieldDescriptor;
+        if (f->cpp_type() == T::CPPTYPE_MESSAGE) {
+          if (f->is_map()) {
+            if (v.is_object())
+              for (auto& [k, mv] : v.items()) numbersForInt64(mv, f->message_type()->map_value()->message_type());
+          } else {
+            numbersForInt64(v, f->message_type());
+          }
+        } else if ((f->cpp_type() == T::CPPTYPE_INT64 || f->cpp_type() == T::CPPTYPE_UINT64) && v.is_string()) {
+          try {
+            long long n = std::stoll(v.get<std::string>());
+            if (n <= (1LL << 53) && n >= -(1LL << 53)) v = n;
+          } catch (...) {
+          }
+        }
+      };
+      if (f->is_repeated() && !f->is_map() && it->is_array()) {
+        for (auto& v : *it) fix(v);
+      } else {
+        fix(*it);
+      }
+    }
+  }
+
+  Result<MethodInfo> resolve(const std::string& name, std::string* service) {
+    // "ledger.PostEntrySet", "card-processor.Authorise", or "ledger/sandbank.bank.ledger.Ledger/PostEntrySet".
+    if (auto slash = name.find('/'); slash != std::string::npos && name.find('/', slash + 1) != std::string::npos) {
+      *service = name.substr(0, slash);
+      auto it = by_full_.find(name.substr(slash + 1));
+      if (it == by_full_.end()) return NotFound("no method " + name.substr(slash + 1) + " in the descriptor set");
+      return it->second;
+    }
+    auto dot = name.rfind('.');
+    if (dot == std::string::npos || dot == 0) return InvalidArgument("rpc('" + name + "'): name it as service.Method, e.g. ledger.PostEntrySet");
+    if (service->empty()) *service = name.substr(0, dot);
+    const std::string method = name.substr(dot + 1);
+    auto it = methods_.find(method);
+    if (it == methods_.end()) return NotFound("no service in the descriptor set has a method " + method);
+    if (it->second.size() == 1) return it->second[0];
+    const std::string want = normalise(*service);
+    for (const auto& m : it->second) {
+      std::string pkg_last = m.package.substr(m.package.rfind('.') + 1);
+      if (normalise(pkg_last) == want || normalise(m.service) == want) return m;
+    }
+    std::string all;
+    for (const auto& m : it->second) all += " " + m.full;
+    return InvalidArgument("rpc('" + name + "'): " + method + " is ambiguous; name it as " + *service + "/<full method>:" + all);
+  }
+
+  // ---- rpc -------------------------------------------------------------------------------
+  Result<json> rpc(const json& a) {
+    std::string service = a.value("service", "");
+    SANDBANK_ASSIGN_OR_RETURN(MethodInfo m, resolve(a.value("method", ""), &service));
+    SANDBANK_ASSIGN_OR_RETURN(std::string request, jsonToBytes(m.input, a.value("body", json::object())));
+    auto& channel = channels_[service];
+    if (!channel) {
+      grpc::ChannelArguments args;
+      args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, service);
+      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
+      channel = grpc::CreateCustomChannel(sim_.meshAddress(), grpc::InsecureChannelCredentials(), args);
+    }
+    std::string trace = a.value("trace", "");
+    if (trace.empty()) trace = hexId(rng_, 32);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(a.value("timeout_ms", 5000)));
+    ctx.AddMetadata("traceparent", "00-" + trace + "-" + hexId(rng_, 16) + "-01");
+    ctx.AddMetadata("sandbank-source", a.value("as", "scenario"));
+    if (a.contains("metadata") && a["metadata"].is_object())
+      for (auto& [k, v] : a["metadata"].items()) ctx.AddMetadata(k, v.is_string() ? v.get<std::string>() : v.dump());
+    grpc::GenericStub stub(channel);
+    grpc::Slice slice(request);
+    grpc::ByteBuffer req(&slice, 1), resp;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status status;
+    stub.UnaryCall(&ctx, "/" + m.full, grpc::StubOptions(), &req, &resp, [&](grpc::Status s) {
+      std::lock_guard lock(mu);
+      status = std::move(s);
+      done = true;
+      cv.notify_all();
+    });
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return done; });
+    }
+    json out = {{"trace", trace}, {"method", m.full}};
+    if (!status.ok()) {
+      static const char* kCodes[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+                                     "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+                                     "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+                                     "UNAUTHENTICATED"};
+      int c = static_cast<int>(status.error_code());
+      out["ok"] = false;
+      out["code"] = c >= 0 && c <= 16 ? kCodes[c] : std::to_string(c);
+      out["message"] = status.error_message();
+      return out;
+    }
+    std::vector<grpc::Slice> slices;
+    (void)resp.Dump(&slices);
+    std::string bytes;
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    SANDBANK_ASSIGN_OR_RETURN(json body, bytesToJson(m.output, bytes));
+    out["ok"] = true;
+    out["body"] = std::move(body);
+    return out;
+  }
+
+  // ---- control API -----------------------------------------------------------------------
+  void prepare(grpc::ClientContext& ctx, std::chrono::milliseconds timeout = 10s) {
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  }
+
+  Result<control::ListServicesResponse> listServices(const std::string& service) {
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    control::ListServicesRequest req;
+    req.set_service(service);
+    control::ListServicesResponse resp;
+    auto s = control_->ListServices(&ctx, req, &resp);
+    if (!s.ok()) return fromGrpc(s, "ListServices");
+    return resp;
+  }
+
+  static json messageJson(const pb::Message& m) {
+    std::string out;
+    pb::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    o.always_print_primitive_fields = true;
+    (void)pb::util::MessageToJsonString(m, &out, o);
+    json j = json::parse(out, nullptr, false);
+    numbersForInt64(j, m.GetDescriptor());
+    return j;
+  }
+
+  Result<json> http(const json& a) {
+    SANDBANK_ASSIGN_OR_RETURN(auto list, listServices(""));
+    int port = 0;
+    for (const auto& i : list.instances())
+      if (i.http_port() > 0 && (port == 0 || i.service() == "edge")) port = i.http_port();
+    if (port == 0) return FailedPrecondition("no service announced an http_port (is the edge up?)");
+    std::string trace = a.value("trace", "");
+    if (trace.empty()) trace = hexId(rng_, 32);
+    std::vector<std::pair<std::string, std::string>> headers = {{"traceparent", "00-" + trace + "-" + hexId(rng_, 16) + "-01"}};
+    if (!a.value("token", "").empty()) headers.emplace_back("Authorization", "Bearer " + a.value("token", ""));
+    if (a.contains("headers") && a["headers"].is_object())
+      for (auto& [k, v] : a["headers"].items()) headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+    std::string body;
+    if (a.contains("body") && !a["body"].is_null()) body = a["body"].is_string() ? a["body"].get<std::string>() : a["body"].dump();
+    HttpAnswer r = httpRequest(port, a.value("method", "GET"), a.value("path", "/"), body, headers,
+                               std::chrono::milliseconds(a.value("timeout_ms", 10000)));
+    if (r.status == 0) return Unavailable("http " + a.value("path", "/") + ": " + r.error);
+    json h = json::object();
+    for (const auto& [k, v] : r.headers) h[k] = v;
+    if (auto tp = r.headers.find("traceparent"); tp != r.headers.end() && tp->second.size() >= 35) trace = tp->second.substr(3, 32);
+    return json{{"status", r.status}, {"headers", h}, {"body", r.body}, {"trace", trace}};
+  }
+
+  Result<json> faultsOp(const std::string& op, const json& a) {
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    if (op == "add") {
+      json rule = a;
+      if (rule.contains("times")) rule["max_hits"] = rule["times"], rule.erase("times");
+      control::FaultRule req, resp;
+      pb::util::JsonParseOptions o;
+      if (auto s = pb::util::JsonStringToMessage(rule.dump(), &req, o); !s.ok())
+        return InvalidArgument("faults.add: " + std::string(s.message()));
+      auto s = control_->AddFault(&ctx, req, &resp);
+      if (!s.ok()) return fromGrpc(s, "faults.add");
+      return messageJson(resp);
+    }
+    if (op == "remove") {
+      control::FaultId req;
+      req.set_id(a.value("id", ""));
+      control::ServiceActionResponse resp;
+      auto s = control_->RemoveFault(&ctx, req, &resp);
+      if (!s.ok()) return fromGrpc(s, "faults.remove");
+      return json{{"message", resp.message()}};
+    }
+    if (op == "list") {
+      control::FaultList resp;
+      auto s = control_->ListFaults(&ctx, control::ListFaultsRequest(), &resp);
+      if (!s.ok()) return fromGrpc(s, "faults.list");
+      return messageJson(resp).value("rules", json::array());
+    }
+    return InvalidArgument("unknown operation faults." + op);
+  }
+
+  Result<json> servicesOp(const std::string& op, const json& a) {
+    if (op == "list") {
+      SANDBANK_ASSIGN_OR_RETURN(auto list, listServices(a.value("service", "")));
+      json out = json::array();
+      for (const auto& i : list.instances()) out.push_back(messageJson(i));
+      return out;
+    }
+    grpc::ClientContext ctx;
+    prepare(ctx, 60s);
+    control::ServiceRequest req;
+    req.set_service(a.value("service", ""));
+    req.set_signal(a.value("signal", ""));
+    control::ServiceActionResponse resp;
+    grpc::Status s;
+    if (op == "kill") s = control_->KillService(&ctx, req, &resp);
+    else if (op == "stop") s = control_->StopService(&ctx, req, &resp);
+    else if (op == "start") s = control_->StartService(&ctx, req, &resp);
+    else if (op == "restart") s = control_->RestartService(&ctx, req, &resp);
+    else return InvalidArgument("unknown operation services." + op);
+    if (!s.ok()) return fromGrpc(s, "services." + op + " " + req.service());
+    return json{{"message", resp.message()}};
+  }
+
+  Result<json> clockOp(const json& a) {
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    control::ClockRequest req;
+    req.set_advance(a.value("advance", ""));
+    control::ClockState resp;
+    auto s = control_->Clock(&ctx, req, &resp);
+    if (!s.ok()) return fromGrpc(s, "clock");
+    return json{{"now", resp.now()}, {"offset_seconds", resp.offset_seconds()}};
+  }
+
+  Result<std::optional<control::CheckResponse>> runCheck(const std::string& consistency, int64_t settle_ms) {
+    grpc::ClientContext ctx;
+    prepare(ctx, 120s);
+    control::CheckRequest req;
+    req.set_consistency(consistency);
+    req.set_settle_ms(settle_ms);
+    control::CheckResponse resp;
+    auto s = control_->Check(&ctx, req, &resp);
+    if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) return std::optional<control::CheckResponse>();
+    if (!s.ok()) return fromGrpc(s, "Check");
+    return std::optional<control::CheckResponse>(std::move(resp));
+  }
+
+  Result<json> checkOp(const json& a) {
+    SANDBANK_ASSIGN_OR_RETURN(auto r, runCheck(a.value("consistency", ""), a.value("settle_ms", 5000)));
+    if (!r) return FailedPrecondition("this run has no invariant checker");
+    return messageJson(*r);
+  }
+
+  // ---- flow ------------------------------------------------------------------------------
+  Result<json> flowEvents(const json& a) {
+    flow::FlowFilter f;
+    if (a.contains("kind")) {
+      flow::FlowKind k;
+      if (!flow::parseFlowKind(a.value("kind", ""), &k)) return InvalidArgument("unknown flow kind '" + a.value("kind", "") + "'");
+      f.addKind(k);
+    }
+    f.trace_id = a.value("trace", "");
+    const uint64_t after = std::max<uint64_t>(a.value("after", uint64_t{0}), flow_mark_);
+    auto glob = [&](const char* key, const std::string& v) {
+      return !a.contains(key) || flow::globMatch(a.value(key, ""), v);
+    };
+    json out = json::array();
+    for (const auto& e : sim_.flow().recent(f)) {
+      if (e->id <= after) continue;
+      std::string method = e->method;
+      if (!method.empty() && method[0] == '/') method.erase(0, 1);
+      if (!glob("topic", e->topic) || !glob("source", e->source) || !glob("destination", e->destination) ||
+          !glob("method", method) || !glob("table", e->table) || !glob("keyspace", e->keyspace) ||
+          !glob("status", e->status) || !glob("group", e->consumer_group) || !glob("key", e->partition_key))
+        continue;
+      json j = {{"id", e->id}, {"kind", std::string(flow::flowKindName(e->kind))}, {"trace", e->trace_id},
+                {"source", e->source}, {"destination", e->destination}, {"method", method}, {"topic", e->topic},
+                {"partition", e->partition}, {"offset", e->offset}, {"group", e->consumer_group},
+                {"keyspace", e->keyspace}, {"table", e->table}, {"key", e->partition_key}, {"status", e->status},
+                {"detail", e->detail}, {"sim_ms", e->start_sim_us / 1000}, {"json", nullptr}};
+      std::string type = e->payload_type;
+      if (type.empty() && e->kind == flow::FlowKind::kRpc)
+        if (auto it = by_full_.find(method); it != by_full_.end()) type = it->second.input;
+      if (!type.empty() && !e->payload.empty())
+        if (auto d = bytesToJson(type, e->payload); d.ok()) j["json"] = std::move(*d);
+      out.push_back(std::move(j));
+      if (out.size() >= 1000) break;
+    }
+    return out;
+  }
+
+  // ---- bus -------------------------------------------------------------------------------
+  json deliveryJson(const bus::Delivery& d, const std::string& type_hint) {
+    json h = json::object();
+    for (const auto& x : d.record->headers) h[x.key] = x.value;
+    json j = {{"topic", d.topic}, {"partition", d.partition}, {"offset", d.offset},
+              {"key", d.record->key ? json(*d.record->key) : json(nullptr)}, {"headers", h},
+              {"attempt", d.delivery_attempt}, {"json", nullptr}};
+    std::string type = type_hint;
+    if (type.empty())
+      if (const std::string* t = d.record->header("type")) type = *t;
+    std::string trace, span;
+    if (const std::string* tp = d.record->header(bus::kTraceparentHeader)) bus::parseTraceparent(*tp, &trace, &span);
+    j["trace"] = trace;
+    j["type"] = type;
+    if (!type.empty()) {
+      if (auto r = bytesToJson(type, d.record->value); r.ok()) {
+        j["json"] = std::move(*r);
+        j["value"] = "";
+        return j;
+      }
+    }
+    j["value"] = d.record->value;
+    return j;
+  }
+
+  Result<json> busOp(const std::string& op, const json& a) {
+    auto& broker = sim_.bus();
+    const std::string topic = a.value("topic", "");
+    const std::string group = a.value("group", "");
+    if (op == "produce") {
+      bus::Record r;
+      if (a.contains("key") && a["key"].is_string()) r.key = a["key"].get<std::string>();
+      const std::string type = a.value("type", "");
+      if (!type.empty()) {
+        SANDBANK_ASSIGN_OR_RETURN(r.value, jsonToBytes(type, a.contains("object") && !a["object"].is_null() ? a["object"] : json::object()));
+        r.headers.push_back({"type", type});
+      } else {
+        r.value = a.value("value", "");
+      }
+      if (a.contains("headers") && a["headers"].is_object())
+        for (auto& [k, v] : a["headers"].items()) r.headers.push_back({k, v.is_string() ? v.get<std::string>() : v.dump()});
+      const std::string trace = hexId(rng_, 32);
+      r.headers.push_back({bus::kTraceparentHeader, "00-" + trace + "-" + hexId(rng_, 16) + "-01"});
+      r.partition = a.value("partition", -1);
+      bus::ProduceOptions po;
+      po.client_id = "scenario";
+      std::vector<bus::Record> records;
+      records.push_back(std::move(r));
+      SANDBANK_ASSIGN_OR_RETURN(auto ack, broker.produce(topic, std::move(records), po));
+      return json{{"partition", ack.positions.at(0).partition}, {"offset", ack.positions.at(0).offset}, {"trace", trace}};
+    }
+    if (op == "browse") {
+      SANDBANK_ASSIGN_OR_RETURN(auto desc, broker.describeTopic(topic));
+      const std::string from = a.value("from", "scenario");
+      const int32_t max = a.value("max", 10000);
+      json out = json::array();
+      for (const auto& p : desc.partitions) {
+        int64_t offset = p.log_start;
+        const std::string pk = std::to_string(p.partition);
+        if (a.contains("positions") && a["positions"].contains(pk)) {
+          offset = a["positions"][pk].get<int64_t>();
+        } else if (from == "scenario") {
+          auto it = marks_.find(topic + "#" + pk);
+          offset = it == marks_.end() ? p.log_start : it->second;
+        }
+        offset = std::clamp(offset, p.log_start, p.log_end);
+        if (offset >= p.log_end) continue;
+        SANDBANK_ASSIGN_OR_RETURN(auto records, broker.fetch({topic, p.partition}, offset, max));
+        for (const auto& d : records) out.push_back(deliveryJson(d, a.value("type", "")));
+      }
+      return out;
+    }
+    if (op == "lag") {
+      SANDBANK_ASSIGN_OR_RETURN(auto lag, broker.lag(group));
+      int64_t total = 0;
+      json parts = json::array();
+      for (const auto& l : lag) {
+        total += l.lag;
+        parts.push_back({{"topic", l.tp.topic}, {"partition", l.tp.partition}, {"committed", l.committed},
+                         {"log_end", l.log_end}, {"lag", l.lag}});
+      }
+      return json{{"total", total}, {"partitions", parts}};
+    }
+    if (op == "stallGroup") {
+      SANDBANK_RETURN_IF_ERROR(broker.stallGroup(group, a.value("stalled", true)));
+      return json::object();
+    }
+    if (op == "duplicateDeliveries") {
+      SANDBANK_RETURN_IF_ERROR(broker.duplicateDeliveries(group, a.value("count", 1)));
+      return json::object();
+    }
+    if (op == "delayDelivery") {
+      SANDBANK_RETURN_IF_ERROR(broker.delayDelivery(group, std::chrono::milliseconds(a.value("delay_ms", int64_t{0}))));
+      return json::object();
+    }
+    if (op == "forceRebalance") {
+      SANDBANK_RETURN_IF_ERROR(broker.forceRebalance(group));
+      return json::object();
+    }
+    if (op == "loseAcks") {
+      SANDBANK_RETURN_IF_ERROR(broker.loseProduceAcks(topic, a.value("count", 1)));
+      return json::object();
+    }
+    if (op == "createTopic") {
+      bus::TopicConfig c;
+      c.partitions = a.value("partitions", 1);
+      SANDBANK_RETURN_IF_ERROR(broker.createTopic(topic, c));
+      return json::object();
+    }
+    if (op == "topics") {
+      json out = json::array();
+      for (const auto& t : broker.describeTopics()) {
+        int64_t records = 0;
+        for (const auto& p : t.partitions) records += p.log_end - p.log_start;
+        out.push_back({{"name", t.name}, {"partitions", t.partitions.size()}, {"records", records}});
+      }
+      return out;
+    }
+    if (op == "groups") return json(broker.listGroups());
+    return InvalidArgument("unknown operation bus." + op);
+  }
+
+  // ---- store -----------------------------------------------------------------------------
+  Result<store::NodeId> node(const json& a) {
+    if (!a.contains("node") || !a["node"].is_number_integer()) return InvalidArgument("give the node as a number, 1-based");
+    return store::NodeId(a["node"].get<int>());
+  }
+
+  Result<json> storeOp(const std::string& op, const json& a) {
+    auto& cluster = sim_.store();
+    if (op == "cql") {
+      store::QueryOptions qo;
+      if (!store::parseConsistency(a.value("consistency", "LOCAL_QUORUM"), &qo.ctx.consistency))
+        return InvalidArgument("unknown consistency level '" + a.value("consistency", "") + "'");
+      qo.keyspace = a.value("keyspace", "");
+      qo.ctx.client_id = a.value("client", "");
+      std::vector<store::Value> binds;
+      if (a.contains("params") && a["params"].is_array())
+        for (const auto& p : a["params"]) binds.push_back(jsonToStoreValue(p));
+      SANDBANK_ASSIGN_OR_RETURN(auto rs, session_.execute(a.value("query", ""), binds, qo));
+      json rows = json::array();
+      for (const auto& row : rs.rows) {
+        json r = json::object();
+        for (size_t c = 0; c < rs.columns.size() && c < row.size(); ++c) r[rs.columns[c].name] = storeValueToJson(rs.columns[c].type, row[c]);
+        rows.push_back(std::move(r));
+      }
+      json out = {{"rows", rows}, {"applied", rs.applied ? json(*rs.applied) : json(nullptr)}};
+      return out;
+    }
+    if (op == "replicas") {
+      auto schema = cluster.table(a.value("keyspace", ""), a.value("table", ""));
+      if (!schema) return InvalidArgument("no table " + a.value("keyspace", "") + "." + a.value("table", ""));
+      std::vector<store::Value> key;
+      const json& k = a["key"];
+      if (k.size() != schema->partition_key.size())
+        return InvalidArgument("the partition key of " + schema->qualifiedName() + " has " + std::to_string(schema->partition_key.size()) + " columns");
+      for (size_t i = 0; i < k.size(); ++i) {
+        const auto& col = schema->columns[schema->partition_key[i]];
+        SANDBANK_ASSIGN_OR_RETURN(auto v, store::coerceValue(jsonToStoreValue(k[i]), col.type, col.name));
+        key.push_back(std::move(v));
+      }
+      SANDBANK_ASSIGN_OR_RETURN(auto views, cluster.inspectPartition(schema->keyspace, schema->name, key));
+      json out = json::array();
+      for (const auto& v : views) {
+        json rows = json::array();
+        for (const auto& row : v.data.rows) {
+          json r = json::object();
+          for (size_t i = 0; i < schema->clustering.size() && i < row.clustering.size(); ++i) {
+            const auto& col = schema->columns[schema->clustering[i]];
+            r[col.name] = storeValueToJson(col.type, row.clustering[i]);
+          }
+          for (size_t i = 0; i < schema->regular.size() && i < row.cells.size(); ++i) {
+            const auto& col = schema->columns[schema->regular[i]];
+            const auto& cell = row.cells[i];
+            if (cell.present()) r[col.name] = cell.tombstone ? json(nullptr) : storeValueToJson(col.type, cell.value);
+          }
+          rows.push_back(std::move(r));
+        }
+        out.push_back({{"node", v.node.value()}, {"up", v.up}, {"rows", rows}, {"deleted", v.data.deletion.present()}});
+      }
+      return out;
+    }
+    if (op == "nodes") {
+      json out = json::array();
+      for (const auto& n : cluster.nodes())
+        out.push_back({{"node", n.id.value()}, {"name", n.name}, {"datacenter", n.datacenter},
+                       {"up", n.state == store::NodeState::kUp}, {"isolated", n.isolated}});
+      return out;
+    }
+    if (op == "hints") {
+      json out = json::array();
+      for (const auto& h : cluster.pendingHints())
+        out.push_back({{"holder", h.holder.value()}, {"target", h.target.value()}, {"table", h.table}});
+      return out;
+    }
+    if (op == "deliverHints") return json{{"delivered", cluster.deliverHints()}};
+    if (op == "repair") {
+      SANDBANK_ASSIGN_OR_RETURN(auto n, cluster.repair(a.value("keyspace", "")));
+      return json{{"repaired", n}};
+    }
+    if (op == "addNode") {
+      SANDBANK_ASSIGN_OR_RETURN(auto id, cluster.addNode(a.value("datacenter", "dc1"), a.value("stream", false)));
+      return json{{"node", id.value()}};
+    }
+    if (op == "clientSkew") {
+      const std::string client = a.value("client", "");
+      cluster.setClientSkew(client, std::chrono::milliseconds(a.value("skew_ms", int64_t{0})));
+      skewed_clients_.insert(client);
+      return json::object();
+    }
+    SANDBANK_ASSIGN_OR_RETURN(store::NodeId n, node(a));
+    if (op == "nodeDown") SANDBANK_RETURN_IF_ERROR(cluster.nodeDown(n));
+    else if (op == "nodeUp") SANDBANK_RETURN_IF_ERROR(cluster.nodeUp(n));
+    else if (op == "slow") SANDBANK_RETURN_IF_ERROR(cluster.setSlow(n, std::chrono::milliseconds(a.value("delay_ms", int64_t{0}))));
+    else if (op == "isolate") SANDBANK_RETURN_IF_ERROR(cluster.setIsolated(n, a.value("isolated", true)));
+    else return InvalidArgument("unknown operation store." + op);
+    return json::object();
+  }
+
+  control::Simulator& sim_;
+  SimulatorLinkOptions options_;
+  store::Session session_;
+  pb::DescriptorPool pool_;
+  pb::DynamicMessageFactory factory_{&pool_};
+  std::map<std::string, std::vector<MethodInfo>> methods_;  // by method name
+  std::map<std::string, MethodInfo> by_full_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // by service (authority)
+  std::unique_ptr<control::Control::Stub> control_;
+  std::string token_;
+  std::mt19937_64 rng_;
+  uint64_t flow_mark_ = 0;
+  std::map<std::string, int64_t> marks_;  // "topic#partition" -> log end when the scenario began
+  std::unique_ptr<flow::FlowSubscription> tables_sub_;
+  std::set<std::string> tables_;  // "keyspace.table" seen in the flow
+  std::set<std::string> skewed_clients_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BankLink>> makeSimulatorLink(control::Simulator& sim, SimulatorLinkOptions options) {
+  auto link = std::make_unique<SimulatorLink>(sim, std::move(options));
+  SANDBANK_RETURN_IF_ERROR(link->init());
+  return std::unique_ptr<BankLink>(std::move(link));
+}
+
+}  // namespace sandbank::scenario
