@@ -160,6 +160,7 @@ TEST(AsyncChainProcessTest, AnAuthorisationAndItsClearingBecomeOneTransactionOne
   clear.set_account_id("acc_a");
   clear.mutable_amount()->set_minor_units(1310);
   clear.mutable_amount()->set_currency("GBP");
+  *clear.mutable_merchant() = auth.authorisation().merchant();  // as the card processor sends it
   m.value = clear.SerializeAsString();
   env.producer_->send("card.clearings", m);
   ASSERT_TRUE(env.producer_->flush().ok());
