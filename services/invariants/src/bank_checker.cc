@@ -1,6 +1,7 @@
 // Runs every invariant check and merges the reports; see bank_checker.h.
 #include "sandbank/invariants/bank_checker.h"
 
+#include "sandbank/invariants/async_checker.h"
 #include "sandbank/invariants/bus_history.h"
 #include "sandbank/invariants/visibility_checker.h"
 
@@ -41,10 +42,27 @@ Result<BankCheckResult> checkBank(kit::StoreClient& store, const BankCheckOption
     auto vis = checkVisibility(store, v);
     if (!vis.ok()) return vis.status();
     merge(out.report, std::move(vis).value());
-    out.invariants.push_back(8);
+    AsyncCheckOptions a;
+    a.bus_address = options.bus_address;
+    a.consistency = options.consistency;
+    auto async = checkAsync(store, a);
+    if (!async.ok()) return async.status();
+    out.counts = {{"approved authorisations", async->approved_authorisations},
+                  {"transactions", async->transactions},
+                  {"transaction events", async->transaction_events},
+                  {"feed items", async->feed_items},
+                  {"pushes", async->pushes},
+                  {"payments", async->payments}};
+    merge(out.report, std::move(async->report));
+    out.invariants = {1, 2, 3, 4, 5, 6, 7, 8};
   } else {
     out.report.notes.push_back("invariants 5, 7 and 8 need the bus history: no bus address given");
   }
+  out.counts.insert(out.counts.begin(), {{"addresses", out.report.addresses},
+                                          {"entrysets", out.report.entrysets},
+                                          {"entries", out.report.entries},
+                                          {"holds", out.report.holds},
+                                          {"acknowledged writes read back", out.report.visibility_reads}});
   if (lag_left > 0)
     out.report.notes.push_back("consumers still " + std::to_string(lag_left) + " record(s) behind after " +
                                std::to_string(options.settle.count()) + " ms; asynchronous results may be incomplete");

@@ -25,11 +25,7 @@ control::InvariantChecker makeBankChecker(control::Simulator& sim) {
     for (auto& v : r->report.violations)
       out.violations.push_back({v.invariant, std::move(v.subject), std::move(v.detail), std::move(v.trace_id),
                                 std::move(v.rows)});
-    out.counts = {{"addresses", r->report.addresses},
-                  {"entrysets", r->report.entrysets},
-                  {"entries", r->report.entries},
-                  {"holds", r->report.holds},
-                  {"acknowledged writes read back", r->report.visibility_reads}};
+    out.counts = std::move(r->counts);
     out.notes = std::move(r->report.notes);
     return out;
   };

@@ -1,12 +1,14 @@
 // The whole bank's invariant check, as `sandbank check`, the control API and the
-// scenario runner run it: the ledger's invariants (1-4, 6) from its tables and the
-// visibility of acknowledged writes (8) from the bus history, merged into one report
-// that lists which invariants were checked.
+// scenario runner run it: the ledger's invariants (1-4, 6) from its tables, the
+// asynchronous side (5, 7) from the bus history and the transaction, feed and
+// notification tables, and the visibility of acknowledged writes (8) from the bus
+// history, merged into one report that lists which invariants were checked.
 // Thread-safety: checkBank() is stateless; call it from any thread.
 #pragma once
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sandbank/core/result.h"
@@ -27,6 +29,7 @@ struct BankCheckOptions {
 struct BankCheckResult {
   std::vector<int> invariants;  // checked
   CheckReport report;           // all violations, counts and notes
+  std::vector<std::pair<std::string, int64_t>> counts;  // what was read, by name
 };
 
 Result<BankCheckResult> checkBank(kit::StoreClient& store, const BankCheckOptions& options);
