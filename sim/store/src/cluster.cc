@@ -689,7 +689,7 @@ std::shared_ptr<const KeyspaceSchema> Cluster::keyspace(const std::string& keysp
 
 // ---------------------------------------------------------------- writes
 
-Status Cluster::applyFaults(const RequestContext& ctx, const TableSchema* table, const char* op, bool is_read) {
+Status Cluster::applyFaultRules(const RequestContext& ctx, const TableSchema* table, const char* op, bool is_read) {
   faults::FaultEngine* fe = fault_engine_.load();
   if (!fe || !table) return OkStatus();
   faults::FaultSubject subject;
@@ -895,19 +895,37 @@ Status Cluster::read(const ReadRequest& request, ReadOutcome* dest) {
   // Scratch vectors are per thread so the hot path does not allocate.
   thread_local std::vector<int> candidates;
   candidates.clear();
-  for (int r : replicas) {
-    const NodeRuntime& n = *m.nodes[r];
-    if (n.down.load(std::memory_order_relaxed)) continue;
-    if (isLocal(cl) && n.dc != cn.dc) continue;
-    candidates.push_back(r);
+  auto snitch = [&](int x) { return std::make_pair(m.nodes[x]->slow_ns.load(std::memory_order_relaxed), x != coord ? 1 : 0); };
+  if (required == 1) {
+    // One replica answers (ONE, LOCAL_ONE): pick the best live one in a single pass.
+    int best = -1;
+    size_t alive = 0;
+    for (int r : replicas) {
+      const NodeRuntime& n = *m.nodes[r];
+      if (n.down.load(std::memory_order_relaxed)) continue;
+      if (isLocal(cl) && n.dc != cn.dc) continue;
+      ++alive;
+      if (best < 0 || snitch(r) < snitch(best)) best = r;
+    }
+    if (best >= 0) candidates.push_back(best);
+    if (alive == 0) {
+      return storeError(StoreError::kUnavailable, "Cannot achieve consistency level " + std::string(consistencyName(cl)) +
+                                                      " (required 1, alive 0)");
+    }
+  } else {
+    for (int r : replicas) {
+      const NodeRuntime& n = *m.nodes[r];
+      if (n.down.load(std::memory_order_relaxed)) continue;
+      if (isLocal(cl) && n.dc != cn.dc) continue;
+      candidates.push_back(r);
+    }
   }
-  {
+  if (candidates.size() > 1) {
     // A stable insertion sort: replica sets are tiny and std::stable_sort would allocate.
-    auto key = [&](int x) { return std::make_pair(m.nodes[x]->slow_ns.load(std::memory_order_relaxed), x != coord ? 1 : 0); };
     for (size_t i = 1; i < candidates.size(); ++i) {
       int v = candidates[i];
       size_t j = i;
-      for (; j > 0 && key(v) < key(candidates[j - 1]); --j) candidates[j] = candidates[j - 1];
+      for (; j > 0 && snitch(v) < snitch(candidates[j - 1]); --j) candidates[j] = candidates[j - 1];
       candidates[j] = v;
     }
   }
