@@ -422,6 +422,33 @@ TEST_F(ClusterTest, LightweightTransactionsApplyOnlyWhenTheConditionHolds) {
   EXPECT_NE(down.status().message().find("SERIAL"), std::string::npos);
 }
 
+TEST_F(ClusterTest, LocalSerialLwtNeedsOnlyTheLocalDatacenterWhileSerialNeedsAGlobalQuorum) {
+  ClusterOptions o;
+  o.node_datacenters = {"eu", "eu", "eu", "us", "us", "us"};
+  start(o);
+  ASSERT_TRUE(run("CREATE KEYSPACE multi WITH replication = {'class': 'NetworkTopologyStrategy', 'eu': 3, 'us': 3}").ok());
+  ASSERT_TRUE(run("CREATE TABLE multi.users (name text PRIMARY KEY, email text)").ok());
+  for (int n = 4; n <= 6; ++n) ASSERT_TRUE(cluster_->nodeDown(NodeId(n)).ok());  // all of us
+  auto lwt = [&](ConsistencyLevel serial) {
+    QueryOptions q;
+    q.ctx.consistency = CL::kLocalQuorum;
+    q.ctx.serial_consistency = serial;
+    q.ctx.coordinator = NodeId(1);
+    return session_->execute("INSERT INTO multi.users (name, email) VALUES ('ann', 'a@x') IF NOT EXISTS", {}, q);
+  };
+  // Six replicas, three alive: a SERIAL Paxos round needs four.
+  auto serial = lwt(CL::kSerial);
+  ASSERT_FALSE(serial.ok());
+  EXPECT_EQ(storeErrorOf(serial.status()), StoreError::kUnavailable) << serial.status().toString();
+  // LOCAL_SERIAL runs Paxos among the coordinator's datacenter only.
+  auto local = lwt(CL::kLocalSerial);
+  ASSERT_TRUE(local.ok()) << local.status().toString();
+  EXPECT_EQ(local->applied, std::optional<bool>(true));
+  auto again = lwt(CL::kLocalSerial);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->applied, std::optional<bool>(false));
+}
+
 TEST_F(ClusterTest, ConcurrentCasIncrementsEndOnTheExactTotal) {
   start();
   ASSERT_TRUE(run("CREATE TABLE counters (name text PRIMARY KEY, value bigint)").ok());
