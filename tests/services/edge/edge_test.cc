@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "../bankcore/bank_test_env.h"
 #include "fake_bank.h"
@@ -717,6 +718,47 @@ TEST_F(EdgeTest, TraceparentIsContinuedIntoUpstreamCallsAndReturned) {
   auto upstream = kit::parseTraceparent(seen.back());
   ASSERT_TRUE(upstream.has_value()) << seen.back();
   EXPECT_EQ(upstream->trace_id, trace);
+}
+
+TEST_F(EdgeTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  startEdge();
+  Conn c(port_);
+  std::string body = json{{"email", "x@example.com"}, {"password", "pw"}}.dump();
+  ASSERT_TRUE(c.send("POST /v1/login HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  Reply interim = c.read();
+  EXPECT_EQ(interim.status, 100);
+  ASSERT_TRUE(c.send(body));
+  EXPECT_EQ(c.read().status, 401);
+}
+
+TEST_F(EdgeTest, StopAnswersTheRequestInProgressAndClosesIdleConnections) {
+  startEdge({{"EDGE_UPSTREAM_TIMEOUT", "300ms"}});
+  Customer a = signUp("alice");
+  Conn idle(port_);
+  ASSERT_TRUE(idle.send(rawRequest("GET", "/healthz", "", {}, false)));
+  ASSERT_EQ(idle.read().status, 200);
+
+  ledger_.hang("GetBalance");
+  Conn busy(port_);
+  ASSERT_TRUE(busy.send(rawRequest("GET", "/v1/accounts/" + a.account_id + "/balance", "",
+                                   {{"Authorization", "Bearer " + a.token}}, false)));
+  // Bounded wait until the request is with the ledger.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (ledger_.calls("GetBalance") == 0 && std::chrono::steady_clock::now() < deadline) {
+    pollfd none{-1, 0, 0};
+    ::poll(&none, 0, 1);
+  }
+  ASSERT_EQ(ledger_.calls("GetBalance"), 1);
+
+  std::thread stopper([&] { edge_->stop(); });
+  Reply answer = busy.read();
+  EXPECT_EQ(answer.status, 504) << "the request in progress still gets its answer";
+  EXPECT_EQ(answer.headers["connection"], "close");
+  EXPECT_TRUE(idle.closedWithin(5s));
+  stopper.join();
+  Conn after(port_);
+  EXPECT_FALSE(after.connected()) << "no new connections once stopped";
 }
 
 }  // namespace
