@@ -1,6 +1,9 @@
 // EdgeOptions from the environment and the Edge's wiring; see edge.h.
 #include "sandbank/edge/edge.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace sandbank::edge {
 namespace {
 
@@ -30,6 +33,12 @@ Result<EdgeOptions> EdgeOptions::fromConfig(const kit::Config& config) {
   SANDBANK_ASSIGN_OR_RETURN(auto ttl, positiveDuration(config, "EDGE_TOKEN_TTL", std::chrono::hours(24)));
   o.auth.token_ttl = ttl;
   o.auth.consistency = config.getOr("EDGE_CONSISTENCY", "LOCAL_QUORUM");
+  static const char* const kLevels[] = {"ANY", "ONE", "TWO", "THREE", "QUORUM", "LOCAL_QUORUM",
+                                        "EACH_QUORUM", "ALL", "LOCAL_ONE"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), o.auth.consistency) == std::end(kLevels)) {
+    return InvalidArgument("EDGE_CONSISTENCY must be a consistency level such as LOCAL_QUORUM or ONE, not '" +
+                           o.auth.consistency + "'");
+  }
   o.scheme_key = config.getOr("EDGE_SCHEME_KEY", "sandbank-scheme");
   if (o.scheme_key.empty()) return InvalidArgument("EDGE_SCHEME_KEY must not be empty");
   return o;
