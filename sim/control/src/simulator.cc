@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <grpcpp/grpcpp.h>
@@ -20,6 +21,7 @@
 #include "sandbank/mesh/payload_decoder.h"
 #include "sandbank/store/cluster.h"
 #include "sandbank/store/store_service.h"
+#include "service_name_sink.h"
 #include "supervisor_directory.h"
 
 namespace sandbank::control {
@@ -66,9 +68,15 @@ Result<std::unique_ptr<Simulator>> Simulator::create(SimulatorOptions o) {
     sim->hub_->attachRecorder(sim->recorder_);
   }
 
-  // The engines, all reporting into the one hub.
+  // The engines, all reporting into the one hub; bus and log events through a sink that
+  // names services as the mesh does.
+  {
+    std::set<std::string> names;
+    for (const auto& s : sim->manifest_.services) names.insert(s.name);
+    sim->name_sink_ = std::make_unique<ServiceNameSink>(*sim->hub_, std::move(names));
+  }
   sim->faults_ = std::make_unique<faults::FaultEngine>(*sim->clock_, *sim->hub_, o.seed);
-  sim->bus_ = std::make_unique<bus::Broker>(*sim->clock_, sim->hub_.get());
+  sim->bus_ = std::make_unique<bus::Broker>(*sim->clock_, sim->name_sink_.get());
   store::ClusterOptions copt;
   copt.node_datacenters.assign(static_cast<size_t>(std::max(1, o.store_nodes)), "dc1");
   sim->store_ = std::make_unique<store::Cluster>(copt, *sim->clock_, *sim->hub_);
@@ -104,7 +112,7 @@ Result<std::unique_ptr<Simulator>> Simulator::create(SimulatorOptions o) {
   so.extra_env["SANDBANK_MESH"] = sim->mesh_->address();
   so.extra_env["SANDBANK_BUS"] = sim->dataAddress();
   so.extra_env["SANDBANK_STORE"] = sim->dataAddress();
-  so.flow = sim->hub_.get();
+  so.flow = sim->name_sink_.get();
   so.clock = sim->clock_.get();
   sim->supervisor_ = std::make_unique<supervisor::Supervisor>(*sim->launcher_, *sim->prober_, so);
   SupervisorDirectory* directory = sim->directory_.get();

@@ -53,6 +53,7 @@ class PayloadDecoder;
 namespace sandbank::control {
 
 class ControlServer;
+class ServiceNameSink;
 class SupervisorDirectory;
 
 struct SimulatorOptions {
@@ -105,6 +106,7 @@ class Simulator {
   std::shared_ptr<SharedClockOffset> clock_offset_;
   std::unique_ptr<Clock> clock_;
   std::unique_ptr<flow::FlowHub> hub_;
+  std::unique_ptr<ServiceNameSink> name_sink_;  // in front of hub_ for the bus and the supervisor
   std::shared_ptr<flow::Recorder> recorder_;
   std::unique_ptr<faults::FaultEngine> faults_;
   std::unique_ptr<bus::Broker> bus_;
