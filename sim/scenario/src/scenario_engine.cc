@@ -95,7 +95,7 @@ std::string formatStack(const std::vector<Frame>& frames) {
   std::string out;
   for (const auto& f : frames) {
     if (f.file == kPreludeName) continue;  // the API's own frames say nothing to the author
-    out += "    at " + (f.function.empty() || f.function == "%entry" ? std::string("<top level>") : f.function) + " (" +
+    out += "    at " + (f.function == "%entry" ? std::string("<top level>") : f.function.empty() ? std::string("<anonymous>") : f.function) + " (" +
            f.file + ":" + std::to_string(f.line) + ")\n";
   }
   return out;

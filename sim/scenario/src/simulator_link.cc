@@ -171,7 +171,22 @@ class SimulatorLink final : public BankLink {
     for (const auto& g : sim_.bus().listGroups()) (void)sim_.bus().stallGroup(g, false);
     auto& sup = sim_.supervisor();
     const auto& services = sim_.manifest().services;
-    if (options_.restart_services_on_reset) sup.stopAll();
+    // Stop services one by one (Supervisor::stopAll ends the supervisor's run for good).
+    if (options_.restart_services_on_reset)
+      for (auto it = services.rbegin(); it != services.rend(); ++it) note(sup.stopService(it->name), "stop " + it->name);
+    if (options_.restart_services_on_reset) {
+      // stopService() only asks; wait until every process is gone before touching data.
+      bool stopped = sup.waitFor(
+          [](const std::vector<supervisor::InstanceStatus>& all) {
+            for (const auto& i : all)
+              if (i.state != supervisor::InstanceState::kStopped && i.state != supervisor::InstanceState::kExited &&
+                  i.state != supervisor::InstanceState::kFailed)
+                return false;
+            return true;
+          },
+          options_.ready_timeout);
+      if (!stopped) problems.push_back("services did not stop within " + std::to_string(options_.ready_timeout.count()) + "ms");
+    }
     // Topics: Kafka has no truncate; delete and recreate with the same configuration.
     for (const auto& t : sim_.bus().describeTopics()) {
       note(sim_.bus().deleteTopic(t.name), "delete topic " + t.name);
