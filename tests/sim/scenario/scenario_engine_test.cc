@@ -226,6 +226,19 @@ TEST_F(ScenarioEngineTest, BackgroundJobsRunWhileTheScriptWaits) {
   EXPECT_EQ(r.verdict, Verdict::kPassed) << r.message;
 }
 
+TEST_F(ScenarioEngineTest, EveryScriptInTheScenarioLibraryLoads) {
+  ScenarioEngine engine({});
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(SANDBANK_SOURCE_DIR "/scenarios")) {
+    if (e.path().extension() != ".js") continue;
+    ++files;
+    auto list = engine.load(e.path().string());
+    EXPECT_TRUE(list.ok()) << list.status().toString();
+    if (list.ok()) EXPECT_FALSE(list->empty()) << e.path();
+  }
+  EXPECT_GE(files, 6u);
+}
+
 std::vector<ScenarioOutcome> sampleOutcomes() {
   ScenarioOutcome ok;
   ok.file = "scenarios/card_payment.js";

@@ -166,6 +166,25 @@ TEST(ScenarioRunnerTest, RunsScenariosAgainstTheSkeletonBankAndReportsThem) {
   fs::remove_all(dir);
 }
 
+TEST(ScenarioRunnerTest, LibraryReplicaScenariosPassOnTheSkeletonBank) {
+  // The RF=3 scenarios use their own keyspace, so they need no bank service.
+  fs::path dir = fs::temp_directory_path() / ("sandbank-run-rf-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  RunOptions o;
+  o.paths = {SANDBANK_SOURCE_DIR "/scenarios/store_replicas.js"};
+  o.filter = "RF=3";
+  o.manifest_path = SANDBANK_SOURCE_DIR "/manifests/skeleton-bank.yaml";
+  o.bin_dir = SANDBANK_BIN_DIR;
+  o.state_file = (dir / "state/run.json").string();
+  o.ready_timeout = std::chrono::seconds(30);
+  std::ostringstream out, err;
+  o.out = &out;
+  o.err = &err;
+  EXPECT_EQ(runScenarios(o), 0) << out.str() << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("2 passed, 0 failed"));
+  fs::remove_all(dir);
+}
+
 TEST(ScenarioRunnerTest, BadFilterAndMissingFilesAreUsageErrors) {
   std::ostringstream out, err;
   RunOptions o;
