@@ -299,17 +299,27 @@
     clear: function () { return call('faults.remove', { id: '' }); },
     list: function () { return call('faults.list', {}); },
   };
+  // Processes this scenario killed, stopped or restarted: waitReady waits for new ones,
+  // since the supervisor may still list a dead process as healthy for a moment.
+  const replaced = {};
+  function remember(name) {
+    const pids = replaced[name] || (replaced[name] = {});
+    for (const i of call('services.list', { service: name })) if (i.pid) pids[i.pid] = true;
+  }
   global.services = {
     list: function (name) { return call('services.list', { service: name || '' }); },
-    kill: function (name, signal) { return call('services.kill', { service: name, signal: signal || 'KILL' }); },
-    stop: function (name) { return call('services.stop', { service: name }); },
+    kill: function (name, signal) { remember(name); return call('services.kill', { service: name, signal: signal || 'KILL' }); },
+    stop: function (name) { remember(name); return call('services.stop', { service: name }); },
     start: function (name) { return call('services.start', { service: name }); },
-    restart: function (name) { return call('services.restart', { service: name }); },
+    restart: function (name) { remember(name); return call('services.restart', { service: name }); },
     waitReady: function (name, timeout) {
       const limit = ms(timeout === undefined ? '30s' : timeout, 'services.waitReady timeout');
+      const old = replaced[name] || {};
       return poll('services.waitReady ' + name, limit, function () {
         const list = call('services.list', { service: name });
-        const ready = list.length > 0 && list.every(function (i) { return i.state === 'healthy' || i.state === 'running'; });
+        const ready = list.length > 0 && list.every(function (i) {
+          return (i.state === 'healthy' || i.state === 'running') && !old[i.pid];
+        });
         return { done: ready, value: list };
       });
     },

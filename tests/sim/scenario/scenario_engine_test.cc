@@ -234,7 +234,9 @@ TEST_F(ScenarioEngineTest, EveryScriptInTheScenarioLibraryLoads) {
     ++files;
     auto list = engine.load(e.path().string());
     EXPECT_TRUE(list.ok()) << list.status().toString();
-    if (list.ok()) EXPECT_FALSE(list->empty()) << e.path();
+    if (list.ok()) {
+      EXPECT_FALSE(list->empty()) << e.path();
+    }
   }
   EXPECT_GE(files, 6u);
 }

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -183,6 +184,26 @@ TEST(ScenarioRunnerTest, LibraryReplicaScenariosPassOnTheSkeletonBank) {
   EXPECT_EQ(runScenarios(o), 0) << out.str() << err.str();
   EXPECT_THAT(out.str(), HasSubstr("2 passed, 0 failed"));
   fs::remove_all(dir);
+}
+
+// The whole library against the reference bank (bank.yaml). Its services are built
+// elsewhere, so this runs only when SANDBANK_BANK_BIN_DIR names a folder holding them and
+// sandbank.desc; SANDBANK_BANK_FILTER narrows it. Without a checker: sim/cli owns it.
+TEST(ScenarioRunnerTest, LibraryAgainstTheReferenceBank) {
+  const char* bin = std::getenv("SANDBANK_BANK_BIN_DIR");
+  if (bin == nullptr) GTEST_SKIP() << "set SANDBANK_BANK_BIN_DIR to a build/bin holding the bank's services";
+  fs::path dir = fs::temp_directory_path() / ("sandbank-run-bank-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  RunOptions o;
+  o.paths = {SANDBANK_SOURCE_DIR "/scenarios"};
+  if (const char* f = std::getenv("SANDBANK_BANK_FILTER")) o.filter = f;
+  o.manifest_path = SANDBANK_SOURCE_DIR "/bank.yaml";
+  o.bin_dir = bin;
+  o.state_file = (dir / "state/run.json").string();
+  o.junit_path = (dir / "junit.xml").string();
+  int rc = runScenarios(o);
+  fs::remove_all(dir);
+  EXPECT_EQ(rc, 0);
 }
 
 TEST(ScenarioRunnerTest, BadFilterAndMissingFilesAreUsageErrors) {
