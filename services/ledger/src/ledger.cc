@@ -281,7 +281,11 @@ Status Ledger::writeBalance(const std::string& address, const std::string& curre
   CachedBalance current;
   SANDBANK_ASSIGN_OR_RETURN(bool applied, casBalance(address, currency, before, after, &current));
   if (applied) {
-    rememberBalance(address, currency, after);
+    // The row exists now, whether or not it did before (`after` is often a copy of an
+    // absent `before`): remembering it as absent would make the next update insert again.
+    CachedBalance stored = after;
+    stored.present = true;
+    rememberBalance(address, currency, stored);
     return OkStatus();
   }
   rememberBalance(address, currency, std::nullopt);

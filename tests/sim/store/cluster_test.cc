@@ -399,6 +399,28 @@ TEST_F(ClusterTest, CompositePartitionKeysAndBatchesAtomicPerPartition) {
   EXPECT_EQ(log.size(), 2u);  // two partitions -> two commit log entries
 }
 
+TEST_F(ClusterTest, LightweightTransactionsOnClusteredRowsApplyOnceAndReportIt) {
+  start();
+  ASSERT_TRUE(run("CREATE TABLE balances (address text, currency text, settled bigint, "
+                  "PRIMARY KEY (address, currency))").ok());
+  auto first = run("INSERT INTO balances (address, currency, settled) VALUES ('a', 'GBP', 100) IF NOT EXISTS", {},
+                   CL::kQuorum);
+  ASSERT_TRUE(first.ok()) << first.status().toString();
+  EXPECT_EQ(first->applied, std::optional<bool>(true));
+  auto other = run("INSERT INTO balances (address, currency, settled) VALUES ('a', 'EUR', 7) IF NOT EXISTS", {},
+                   CL::kQuorum);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->applied, std::optional<bool>(true));  // another row of the same partition
+  auto cas = run("UPDATE balances SET settled = 150 WHERE address = 'a' AND currency = 'GBP' IF settled = 100", {},
+                 CL::kQuorum);
+  ASSERT_TRUE(cas.ok());
+  EXPECT_EQ(cas->applied, std::optional<bool>(true));
+  auto stale = run("UPDATE balances SET settled = 999 WHERE address = 'a' AND currency = 'GBP' IF settled = 100", {},
+                   CL::kQuorum);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->applied, std::optional<bool>(false));
+}
+
 TEST_F(ClusterTest, LightweightTransactionsApplyOnlyWhenTheConditionHolds) {
   start();
   ASSERT_TRUE(run("CREATE TABLE users (name text PRIMARY KEY, email text)").ok());
