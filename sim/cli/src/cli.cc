@@ -102,6 +102,16 @@ int runCli(int argc, char** argv) {
   load_cmd->add_option("--concurrency", load_opts.concurrency, "workers, one connection each")->capture_default_str();
   load_cmd->add_option("--edge", load_opts.edge, "host:port of the edge's HTTP API (default: ask the running simulator)");
 
+  RunCommandOptions run_opts;
+  auto* run_cmd = app.add_subcommand("run", "Run scenario files against the bank (CI's entry point)");
+  run_cmd->add_option("paths", run_opts.paths, ".js files or folders of them")->required();
+  run_cmd->add_option("--junit", run_opts.junit, "write JUnit XML here");
+  run_cmd->add_option("--record", run_opts.record, "write the SQLite recording here");
+  run_cmd->add_option("--html", run_opts.html, "write a standalone HTML report here");
+  run_cmd->add_option("--seed", run_opts.seed, "seed for randomness, load and faults")->capture_default_str();
+  run_cmd->add_option("--filter", run_opts.filter, "only scenarios whose <file>/<name> matches this regex");
+  run_cmd->add_option("--bank", run_opts.bank, "the manifest to bring up")->capture_default_str();
+
   CheckCommandOptions check;
   std::string settle = "5s";
   auto* check_cmd = app.add_subcommand("check", "Check the bank invariants of the running simulator (exit 1 on violations)");
@@ -132,6 +142,14 @@ int runCli(int argc, char** argv) {
     if (cmd->parsed()) return runServiceAction(client, name, service, signal);
   if (down->parsed()) return runDown(client);
   if (load_cmd->parsed()) return runLoadCommand(client, load_opts);
+  if (run_cmd->parsed()) {
+#ifdef SANDBANK_HAVE_SCENARIOS
+    return runScenarioCommand(run_opts);
+#else
+    std::cerr << "sandbank run: this build has no scenario engine (configured with SANDBANK_ENGINE_ONLY)\n";
+    return 2;
+#endif
+  }
   if (check_cmd->parsed()) {
     auto d = parseDuration(settle);
     if (!d.ok()) {

@@ -73,6 +73,16 @@ struct LoadCommandOptions {
 };
 int runLoadCommand(const ClientOptions& c, const LoadCommandOptions& load);
 
+// `sandbank run`: scenarios against a bank brought up once (see scenarios/README.md).
+struct RunCommandOptions {
+  std::vector<std::string> paths;
+  std::string junit, record, html, filter;
+  std::string bank = "bank.yaml";
+  uint64_t seed = 1;
+};
+// Only in builds with Qt (SANDBANK_HAVE_SCENARIOS); otherwise `run` says it is missing.
+int runScenarioCommand(const RunCommandOptions& o);
+
 // The folder holding the running executable (build/bin), where services are looked up.
 std::string binDir();
 
