@@ -217,6 +217,16 @@ Status Broker::deleteTopic(const std::string& name) {
       for (const auto& [mid, m] : g->members) {
         for (const auto& tp : m.assignment) affected |= tp.topic == name;
       }
+      // As Kafka's group coordinator does: a deleted topic's offsets go with it, so a
+      // topic created again under the same name is read from its reset policy and its
+      // lag is measured from the new log, not hidden behind the old offsets.
+      auto drop = [&name](auto& by_partition) {
+        for (auto it = by_partition.begin(); it != by_partition.end();)
+          it = it->first.topic == name ? by_partition.erase(it) : std::next(it);
+      };
+      drop(g->committed);
+      drop(g->positions);
+      drop(g->failures);
       if (affected) rebalance(*g, "topic " + name + " deleted", &events);
     }
   }

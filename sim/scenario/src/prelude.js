@@ -287,6 +287,8 @@
     isolate: function (n, on) { return call('store.isolate', { node: n, isolated: on === undefined ? true : !!on }); },
     addNode: function (opts) { return call('store.addNode', { stream: !!(opts && opts.stream), datacenter: (opts && opts.datacenter) || 'dc1' }); },
     repair: function (keyspace) { return call('store.repair', { keyspace: keyspace || '' }); },
+    // nodetool rebuild: stream to each node (or `node`) the partitions it now owns.
+    rebuild: function (node) { return call('store.rebuild', node ? { node: node } : {}); },
     clientSkew: function (client, d) { return call('store.clientSkew', { client: client, skew_ms: ms(d, 'skew') }); },
     deliverHints: function () { return call('store.deliverHints', {}); },
     nodes: function () { return call('store.nodes', {}); },

@@ -748,6 +748,16 @@ class SimulatorLink final : public BankLink {
       SANDBANK_ASSIGN_OR_RETURN(auto n, cluster.repair(a.value("keyspace", "")));
       return json{{"repaired", n}};
     }
+    if (op == "rebuild") {
+      // Every node, or the one given: stream what it owns from the others.
+      int64_t streamed = 0;
+      for (const auto& n : cluster.nodes()) {
+        if (a.contains("node") && a["node"].get<int>() != n.id.value()) continue;
+        SANDBANK_ASSIGN_OR_RETURN(auto k, cluster.rebuild(n.id));
+        streamed += k;
+      }
+      return json{{"streamed", streamed}};
+    }
     if (op == "addNode") {
       SANDBANK_ASSIGN_OR_RETURN(auto id, cluster.addNode(a.value("datacenter", "dc1"), a.value("stream", false)));
       return json{{"node", id.value()}};

@@ -1210,6 +1210,28 @@ Result<NodeId> Cluster::addNode(const std::string& datacenter, bool stream) {
   return fresh.id;
 }
 
+Result<int64_t> Cluster::rebuild(NodeId node) {
+  std::unique_lock lock(impl_->mu);
+  NodeRuntime* target = impl_->node(node);
+  if (!target) return NotFound("no store node " + std::to_string(node.value()));
+  const int index = node.value() - 1;
+  const int64_t now = impl_->nowUs();
+  int64_t streamed = 0;
+  for (auto& [qn, t] : impl_->tables) {
+    KeyspaceRuntime* ks = impl_->keyspaceOf(t->id);
+    for (int i = 0; i < static_cast<int>(impl_->nodes.size()); ++i) {
+      if (i == index) continue;
+      impl_->nodes[i]->store.forEachPartition(t->id, [&](const PartitionUpdate& u) {
+        const auto& reps = impl_->replicasOf(*ks, u.token);
+        if (std::find(reps.begin(), reps.end(), index) == reps.end()) return;
+        target->store.apply(t, u, now);
+        ++streamed;
+      });
+    }
+  }
+  return streamed;
+}
+
 Result<int64_t> Cluster::repair(const std::string& keyspace) {
   Impl& m = *impl_;
   std::shared_lock lock(m.mu);

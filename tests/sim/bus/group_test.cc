@@ -225,6 +225,26 @@ TEST_F(GroupTest, LagIsLogEndMinusCommittedPerPartition) {
   EXPECT_EQ((*broker_.lag("g"))[1].lag, 4);
 }
 
+TEST_F(GroupTest, DeletingATopicDropsItsCommittedOffsetsSoARecreatedTopicShowsRealLag) {
+  produceN("payments", 5, 0);
+  Membership m = join("g");
+  ASSERT_TRUE(broker_.poll("g", m.member_id, m.generation, 100).ok());
+  ASSERT_TRUE(broker_.commit("g", m.member_id, m.generation, {{{"payments", 0}, 5}}).ok());
+  ASSERT_TRUE(broker_.deleteTopic("payments").ok());
+  TopicConfig config;
+  config.partitions = 4;
+  ASSERT_TRUE(broker_.createTopic("payments", config).ok());
+  produceN("payments", 3, 0);
+  auto committed = broker_.committedOffset("g", {"payments", 0});
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(*committed, -1);  // the old topic's offset 5 would hide these 3 records
+  auto lag = broker_.lag("g");
+  ASSERT_TRUE(lag.ok());
+  int64_t total = 0;
+  for (const auto& l : *lag) total += l.lag;
+  EXPECT_EQ(total, 3);
+}
+
 TEST_F(GroupTest, PausedPartitionsAreSkippedUntilResumedAndSeekRewinds) {
   produceN("payments", 4, 2);
   Membership m = join("g");

@@ -306,6 +306,26 @@ TEST_F(ClusterTest, NodesJoinedWithoutStreamingServeEmptyRowsWithoutAnError) {
   EXPECT_GT(empty, 0);
 }
 
+TEST_F(ClusterTest, RebuildStreamsToJoinedNodesWhatTheyNowOwn) {
+  start();
+  ASSERT_TRUE(run("CREATE TABLE accounts (id int PRIMARY KEY, address text)").ok());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(run("INSERT INTO accounts (id, address) VALUES (?, 'addr')", {Value::integer(i)}, CL::kAll).ok());
+  }
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster_->addNode("dc1", false).ok());
+  int64_t streamed = 0;
+  for (int n = 1; n <= 6; ++n) {
+    auto r = cluster_->rebuild(NodeId(n));
+    ASSERT_TRUE(r.ok()) << r.status().toString();
+    streamed += *r;
+  }
+  EXPECT_GT(streamed, 0);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(rows("SELECT address FROM accounts WHERE id = ?", {Value::integer(i)}, CL::kQuorum, 4 + i % 3).size(), 1u);
+  }
+  EXPECT_FALSE(cluster_->rebuild(NodeId(9)).ok());
+}
+
 TEST_F(ClusterTest, NodesJoinedWithStreamingServeEveryRow) {
   start();
   ASSERT_TRUE(run("CREATE TABLE accounts (id int PRIMARY KEY, address text)").ok());

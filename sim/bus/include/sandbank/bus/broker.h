@@ -149,7 +149,8 @@ class Broker {
   // ---- topics -------------------------------------------------------------------------
   // TopicAlreadyExists, InvalidPartitions (partitions < 1), InvalidTopicException (name).
   Status createTopic(const std::string& name, const TopicConfig& config);
-  // UnknownTopicOrPartition. Groups keep their offsets for the deleted topic's partitions.
+  // UnknownTopicOrPartition. Groups lose their committed offsets for the topic, as in
+  // Kafka, and groups consuming it rebalance.
   Status deleteTopic(const std::string& name);
   std::vector<TopicDescription> describeTopics() const;
   Result<TopicDescription> describeTopic(const std::string& name) const;

@@ -247,6 +247,10 @@ class Cluster {
   void setClientSkew(const std::string& client_id, Duration skew);
   // Joins a node to `datacenter`. Without streaming it owns token ranges but no data.
   Result<NodeId> addNode(const std::string& datacenter, bool stream = false);
+  // Streams to `node` every partition it is now a replica of, from the nodes that hold
+  // it (nodetool rebuild): what an operator runs after joining nodes without streaming.
+  // Returns partitions streamed. NotFound for an unknown node.
+  Result<int64_t> rebuild(NodeId node);
   // Anti-entropy repair of one keyspace (all when empty): every partition is merged across
   // the replicas that are up and written back where they differ. Returns partitions fixed.
   Result<int64_t> repair(const std::string& keyspace = "");
