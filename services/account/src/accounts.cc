@@ -13,17 +13,10 @@ using kit::StoreRows;
 using kit::StoreValue;
 
 struct Accounts::Statements {
-  kit::StoreStatement claim, insert_user, read_user, insert_account, read_account, insert_by_user, read_by_user;
+  kit::StoreStatement insert_user, read_user, insert_account, read_account, insert_by_user, read_by_user;
 };
 
 namespace {
-
-const StoreValue& cell(const StoreRows& rows, size_t row, const char* name) {
-  static const StoreValue kNull;
-  int i = rows.column(name);
-  if (i < 0 || row >= rows.rows.size() || static_cast<size_t>(i) >= rows.rows[row].size()) return kNull;
-  return rows.rows[row][static_cast<size_t>(i)];
-}
 
 std::string statusName(pb::AccountStatus s) {
   switch (s) {
@@ -44,8 +37,7 @@ pb::AccountStatus statusOf(const std::string& s) {
 }  // namespace
 
 Accounts::Accounts(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock, AccountsOptions options)
-    : store_(store), bus_(bus), clock_(clock), options_(std::move(options)), st_(std::make_unique<Statements>()),
-      rng_(std::random_device{}()) {}
+    : store_(store), bus_(bus), clock_(clock), options_(std::move(options)), st_(std::make_unique<Statements>()) {}
 
 Accounts::~Accounts() = default;
 
@@ -65,8 +57,6 @@ Status Accounts::init() {
     if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
   }
   const std::pair<kit::StoreStatement*, const char*> all[] = {
-      {&st_->claim, "INSERT INTO idempotency (idempotency_key, kind, result_id, fingerprint, created_us) "
-                    "VALUES (?, ?, ?, ?, ?) IF NOT EXISTS"},
       {&st_->insert_user, "INSERT INTO users (user_id, name, email, created_us) VALUES (?, ?, ?, ?)"},
       {&st_->read_user, "SELECT name, email, created_us FROM users WHERE user_id = ?"},
       {&st_->insert_account, "INSERT INTO accounts (account_id, user_id, currency, overdraft, status, created_us) "
@@ -75,11 +65,8 @@ Status Accounts::init() {
       {&st_->insert_by_user, "INSERT INTO accounts_by_user (user_id, account_id) VALUES (?, ?)"},
       {&st_->read_by_user, "SELECT account_id FROM accounts_by_user WHERE user_id = ?"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
+  if (Status st = store_.prepareAll(all, std::string(schema::kKeyspace)); !st.ok()) return st;
+  SANDBANK_ASSIGN_OR_RETURN(keys_, bank::IdempotencyKeys::open(store_, schema::kKeyspace, options_.consistency, clock_));
   return OkStatus();
 }
 
@@ -95,44 +82,15 @@ kit::StoreCall Accounts::writeCall() {
   return c;
 }
 
-kit::StoreCall Accounts::lwtCall() const {
-  kit::StoreCall c = readCall();
-  c.serial_consistency = "LOCAL_SERIAL";
-  return c;
-}
-
-std::string Accounts::newId(const char* prefix) {
-  std::lock_guard lock(mu_);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%s_%016llx", prefix, static_cast<unsigned long long>(rng_()));
-  return buf;
-}
-
-Result<std::pair<std::string, bool>> Accounts::claim(const std::string& key, const std::string& kind,
-                                                     const std::string& fingerprint, const std::string& new_id) {
-  if (key.empty()) return InvalidArgument("idempotency_key is required");
-  auto r = store_.execute(st_->claim,
-                          {StoreValue::text(key), StoreValue::text(kind), StoreValue::text(new_id),
-                           StoreValue::text(fingerprint), StoreValue::integer(toMicros(clock_.now()))},
-                          lwtCall());
-  if (!r.ok()) return r.status().withContext("claiming idempotency key " + key);
-  if (r->applied.value_or(false)) return std::make_pair(new_id, true);
-  if (cell(*r, 0, "kind").s != kind || cell(*r, 0, "fingerprint").s != fingerprint) {
-    return FailedPrecondition("idempotency key '" + key + "' was already used for a different request (" +
-                              cell(*r, 0, "kind").s + " " + cell(*r, 0, "result_id").s + ")");
-  }
-  return std::make_pair(cell(*r, 0, "result_id").s, false);
-}
-
 Result<pb::User> Accounts::createUser(const pb::CreateUserRequest& request) {
   if (request.name().empty()) return InvalidArgument("name is required");
   if (request.email().find('@') == std::string::npos) {
     return InvalidArgument("email '" + request.email() + "' is not an address (it needs an '@')");
   }
-  SANDBANK_ASSIGN_OR_RETURN(auto claimed, claim(request.idempotency_key(), "user",
-                                                request.name() + "\n" + request.email(), newId("user")));
-  if (!claimed.second) {
-    auto u = getUser(claimed.first);
+  SANDBANK_ASSIGN_OR_RETURN(auto claimed, keys_->claim(request.idempotency_key(), "user",
+                                                request.name() + "\n" + request.email(), ids_.next("user")));
+  if (!claimed.fresh) {
+    auto u = getUser(claimed.id);
     if (u.ok()) u->set_replayed(true);
     // NotFound: the first attempt claimed the key and stopped before the row; writing it
     // now under the claimed id is the same write it would have made.
@@ -140,12 +98,12 @@ Result<pb::User> Accounts::createUser(const pb::CreateUserRequest& request) {
   }
   const int64_t now = toMicros(clock_.now());
   auto w = store_.execute(st_->insert_user,
-                          {StoreValue::text(claimed.first), StoreValue::text(request.name()),
+                          {StoreValue::text(claimed.id), StoreValue::text(request.name()),
                            StoreValue::text(request.email()), StoreValue::integer(now)},
                           writeCall());
-  if (!w.ok()) return w.status().withContext("writing user " + claimed.first);
+  if (!w.ok()) return w.status().withContext("writing user " + claimed.id);
   pb::User u;
-  u.set_user_id(claimed.first);
+  u.set_user_id(claimed.id);
   u.set_name(request.name());
   u.set_email(request.email());
   u.set_created_at_us(now);
@@ -159,9 +117,9 @@ Result<pb::User> Accounts::getUser(const std::string& user_id) {
   if (r->rows.empty()) return NotFound("no user " + user_id);
   pb::User u;
   u.set_user_id(user_id);
-  u.set_name(cell(*r, 0, "name").s);
-  u.set_email(cell(*r, 0, "email").s);
-  u.set_created_at_us(cell(*r, 0, "created_us").i);
+  u.set_name(r->cell(0, "name").s);
+  u.set_email(r->cell(0, "email").s);
+  u.set_created_at_us(r->cell(0, "created_us").i);
   return u;
 }
 
@@ -183,18 +141,18 @@ Result<pb::AccountRecord> Accounts::create(const pb::CreateAccountRequest& reque
   }
   SANDBANK_ASSIGN_OR_RETURN(pb::User user, getUser(request.user_id()));
   SANDBANK_ASSIGN_OR_RETURN(auto claimed,
-                            claim(request.idempotency_key(), "account",
+                            keys_->claim(request.idempotency_key(), "account",
                                   user.user_id() + "\n" + currency + "\n" +
                                       std::to_string(request.overdraft_limit_minor_units()),
-                                  newId("acc")));
-  if (!claimed.second) {
-    auto a = get(claimed.first);
+                                  ids_.next("acc")));
+  if (!claimed.fresh) {
+    auto a = get(claimed.id);
     if (a.ok()) a->set_replayed(true);
     if (a.status().code() != StatusCode::kNotFound) return a;
     // The first attempt stopped before writing the account: finish it under its id.
   }
   pb::AccountRecord a;
-  a.set_account_id(claimed.first);
+  a.set_account_id(claimed.id);
   a.set_user_id(user.user_id());
   a.set_currency(currency);
   a.set_overdraft_limit_minor_units(request.overdraft_limit_minor_units());
@@ -216,12 +174,12 @@ Result<pb::AccountRecord> Accounts::get(const std::string& account_id) {
   if (r->rows.empty()) return NotFound("no account " + account_id);
   pb::AccountRecord a;
   a.set_account_id(account_id);
-  a.set_user_id(cell(*r, 0, "user_id").s);
-  a.set_currency(cell(*r, 0, "currency").s);
-  a.set_overdraft_limit_minor_units(cell(*r, 0, "overdraft").i);
-  a.set_status(statusOf(cell(*r, 0, "status").s));
+  a.set_user_id(r->cell(0, "user_id").s);
+  a.set_currency(r->cell(0, "currency").s);
+  a.set_overdraft_limit_minor_units(r->cell(0, "overdraft").i);
+  a.set_status(statusOf(r->cell(0, "status").s));
   a.set_ledger_address(bank::mainAddress(bank::AccountId(account_id)));
-  a.set_created_at_us(cell(*r, 0, "created_us").i);
+  a.set_created_at_us(r->cell(0, "created_us").i);
   return a;
 }
 
@@ -231,7 +189,7 @@ Result<pb::ListByUserResponse> Accounts::listByUser(const std::string& user_id) 
   if (!r.ok()) return r.status().withContext("listing the accounts of " + user_id);
   pb::ListByUserResponse out;
   for (size_t i = 0; i < r->rows.size(); ++i) {
-    SANDBANK_ASSIGN_OR_RETURN(*out.add_accounts(), get(cell(*r, i, "account_id").s));
+    SANDBANK_ASSIGN_OR_RETURN(*out.add_accounts(), get(r->cell(i, "account_id").s));
   }
   return out;
 }

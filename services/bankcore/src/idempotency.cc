@@ -37,9 +37,9 @@ Result<Claim> IdempotencyKeys::claim(const std::string& key, const std::string& 
                           call);
   if (!r.ok()) return r.status().withContext("claiming idempotency key " + key);
   if (r->applied.value_or(false)) return Claim{new_id, true};
-  const std::string& held_kind = cellOf(*r, 0, "kind").s;
-  const std::string& held_id = cellOf(*r, 0, "result_id").s;
-  if (held_kind != kind || cellOf(*r, 0, "fingerprint").s != fingerprint) {
+  const std::string& held_kind = r->cell(0, "kind").s;
+  const std::string& held_id = r->cell(0, "result_id").s;
+  if (held_kind != kind || r->cell(0, "fingerprint").s != fingerprint) {
     return FailedPrecondition("idempotency key '" + key + "' was already used for a different request (" +
                               held_kind + " " + held_id + ")");
   }
@@ -58,12 +58,4 @@ std::string IdGenerator::next(std::string_view prefix) {
   std::snprintf(buf, sizeof buf, "_%016llx", v);
   return std::string(prefix) + buf;
 }
-
-const kit::StoreValue& cellOf(const kit::StoreRows& rows, size_t row, std::string_view column) {
-  static const kit::StoreValue kNull;
-  int i = rows.column(std::string(column));
-  if (i < 0 || row >= rows.rows.size() || static_cast<size_t>(i) >= rows.rows[row].size()) return kNull;
-  return rows.rows[row][static_cast<size_t>(i)];
-}
-
 }  // namespace sandbank::bank

@@ -13,7 +13,6 @@
 namespace sandbank::card {
 namespace schema = bank::card_schema;
 namespace account_pb = ::sandbank::bank::account;
-using bank::cellOf;
 using kit::StoreValue;
 
 struct Cards::Statements {
@@ -77,11 +76,7 @@ Status Cards::init(std::shared_ptr<grpc::Channel> account) {
       {&st_->read_by_account, "SELECT card_id FROM cards_by_account WHERE account_id = ?"},
       {&st_->set_status, "UPDATE cards SET status = ? WHERE card_id = ? IF status = ?"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
+  if (Status s = store_.prepareAll(all, std::string(schema::kKeyspace)); !s.ok()) return s;
   auto keys = bank::IdempotencyKeys::open(store_, schema::kKeyspace, options_.consistency, clock_);
   if (!keys.ok()) return keys.status();
   keys_ = std::move(keys).value();
@@ -193,11 +188,11 @@ Result<pb::CardRecord> Cards::get(const std::string& card_id) {
   if (r->rows.empty()) return NotFound("no card " + card_id);
   pb::CardRecord c;
   c.set_card_id(card_id);
-  c.set_account_id(cellOf(*r, 0, "account_id").s);
-  c.set_token(cellOf(*r, 0, "token").s);
-  c.set_last_four(cellOf(*r, 0, "last_four").s);
-  c.set_status(statusOf(cellOf(*r, 0, "status").s));
-  c.set_created_at_us(cellOf(*r, 0, "created_us").i);
+  c.set_account_id(r->cell(0, "account_id").s);
+  c.set_token(r->cell(0, "token").s);
+  c.set_last_four(r->cell(0, "last_four").s);
+  c.set_status(statusOf(r->cell(0, "status").s));
+  c.set_created_at_us(r->cell(0, "created_us").i);
   return c;
 }
 
@@ -206,7 +201,7 @@ Result<pb::CardRecord> Cards::getByToken(const std::string& token) {
   auto r = store_.execute(st_->read_token, {StoreValue::text(token)}, readCall());
   if (!r.ok()) return r.status().withContext("looking up a card token");
   if (r->rows.empty()) return NotFound("no card has token " + token);
-  auto c = get(cellOf(*r, 0, "card_id").s);
+  auto c = get(r->cell(0, "card_id").s);
   // A token reserved by an issue that stopped half-way belongs to no card.
   if (c.ok() && c->token() != token) return NotFound("no card has token " + token);
   if (c.status().code() == StatusCode::kNotFound) return NotFound("no card has token " + token);
@@ -219,7 +214,7 @@ Result<pb::ListByAccountResponse> Cards::listByAccount(const std::string& accoun
   if (!r.ok()) return r.status().withContext("listing the cards of " + account_id);
   pb::ListByAccountResponse out;
   for (size_t i = 0; i < r->rows.size(); ++i) {
-    SANDBANK_ASSIGN_OR_RETURN(*out.add_cards(), get(cellOf(*r, i, "card_id").s));
+    SANDBANK_ASSIGN_OR_RETURN(*out.add_cards(), get(r->cell(i, "card_id").s));
   }
   return out;
 }
@@ -246,7 +241,7 @@ Result<pb::CardRecord> Cards::changeStatus(const std::string& key, const std::st
       publish(kind, card);
       return card;
     }
-    card.set_status(statusOf(cellOf(*r, 0, "status").s));
+    card.set_status(statusOf(r->cell(0, "status").s));
   }
   return Aborted("card " + card_id + " kept changing under five attempts to make it " + statusName(to) + "; retry");
 }

@@ -26,7 +26,6 @@ namespace card_pb = ::sandbank::bank::card;
 namespace account_pb = ::sandbank::bank::account;
 namespace fraud_pb = ::sandbank::bank::fraud;
 namespace ledger_pb = ::sandbank::bank::ledger;
-using bank::cellOf;
 using kit::StoreRows;
 using kit::StoreValue;
 
@@ -69,29 +68,29 @@ CardProcessor::Stored storedOf(const StoreRows& rows, const std::string& authori
   CardProcessor::Stored s;
   pb::AuthorisationRecord& r = s.record;
   r.set_authorisation_id(authorisation_id);
-  r.set_idempotency_key(cellOf(rows, 0, "idempotency_key").s);
-  r.set_account_id(cellOf(rows, 0, "account_id").s);
-  r.set_card_id(cellOf(rows, 0, "card_id").s);
-  r.mutable_amount()->set_minor_units(cellOf(rows, 0, "amount").i);
-  r.mutable_amount()->set_currency(cellOf(rows, 0, "currency").s);
-  if (!r.mutable_merchant()->ParseFromString(cellOf(rows, 0, "merchant").s)) r.clear_merchant();
-  s.state = cellOf(rows, 0, "state").s;
+  r.set_idempotency_key(rows.cell(0, "idempotency_key").s);
+  r.set_account_id(rows.cell(0, "account_id").s);
+  r.set_card_id(rows.cell(0, "card_id").s);
+  r.mutable_amount()->set_minor_units(rows.cell(0, "amount").i);
+  r.mutable_amount()->set_currency(rows.cell(0, "currency").s);
+  if (!r.mutable_merchant()->ParseFromString(rows.cell(0, "merchant").s)) r.clear_merchant();
+  s.state = rows.cell(0, "state").s;
   r.set_state(stateOf(s.state));
-  r.set_hold_id(cellOf(rows, 0, "hold_id").s);
-  r.set_decline_reason(cellOf(rows, 0, "decline_reason").s);
-  r.set_fraud_check(cellOf(rows, 0, "fraud_check").s);
-  r.set_created_at_us(cellOf(rows, 0, "created_us").i);
-  r.set_expires_at_us(cellOf(rows, 0, "expires_us").i);
-  r.set_ended_at_us(cellOf(rows, 0, "ended_us").i);
-  s.end_key = cellOf(rows, 0, "end_key").s;
-  s.end_done = cellOf(rows, 0, "end_done").i != 0;
-  s.clearing_key = cellOf(rows, 0, "clearing_key").s;
+  r.set_hold_id(rows.cell(0, "hold_id").s);
+  r.set_decline_reason(rows.cell(0, "decline_reason").s);
+  r.set_fraud_check(rows.cell(0, "fraud_check").s);
+  r.set_created_at_us(rows.cell(0, "created_us").i);
+  r.set_expires_at_us(rows.cell(0, "expires_us").i);
+  r.set_ended_at_us(rows.cell(0, "ended_us").i);
+  s.end_key = rows.cell(0, "end_key").s;
+  s.end_done = rows.cell(0, "end_done").i != 0;
+  s.clearing_key = rows.cell(0, "clearing_key").s;
   if (!s.clearing_key.empty()) {
-    r.mutable_cleared_amount()->set_minor_units(cellOf(rows, 0, "cleared_amount").i);
+    r.mutable_cleared_amount()->set_minor_units(rows.cell(0, "cleared_amount").i);
     r.mutable_cleared_amount()->set_currency(r.amount().currency());
   }
-  r.set_clearing_entryset_id(cellOf(rows, 0, "clearing_entryset_id").s);
-  r.set_force_posted(cellOf(rows, 0, "force_posted").i != 0);
+  r.set_clearing_entryset_id(rows.cell(0, "clearing_entryset_id").s);
+  r.set_force_posted(rows.cell(0, "force_posted").i != 0);
   return s;
 }
 
@@ -198,11 +197,7 @@ Status CardProcessor::init(Upstreams upstreams) {
       {&st_->delete_expiry,
        "DELETE FROM hold_expiry WHERE bucket = ? AND expires_us = ? AND authorisation_id = ?"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
+  if (Status s = store_.prepareAll(all, std::string(schema::kKeyspace)); !s.ok()) return s;
   auto keys = bank::IdempotencyKeys::open(store_, schema::kKeyspace, options_.consistency, clock_);
   if (!keys.ok()) return keys.status();
   keys_ = std::move(keys).value();
@@ -546,8 +541,8 @@ Result<pb::ExpireHoldsResponse> CardProcessor::expireHolds() {
       }
       bool all_done = true;
       for (size_t i = 0; i < rows->rows.size(); ++i) {
-        const std::string id = cellOf(*rows, i, "authorisation_id").s;
-        auto expired = expireOne(id, cellOf(*rows, i, "expires_us").i, now_us);
+        const std::string id = rows->cell(i, "authorisation_id").s;
+        auto expired = expireOne(id, rows->cell(i, "expires_us").i, now_us);
         if (!expired.ok()) {
           kit::logWarn("could not expire an authorisation; the next sweep retries",
                        {{"authorisation_id", id}, {"error", expired.status().toString()}});

@@ -15,13 +15,6 @@ namespace {
 constexpr const char* kKeyspace = "edge";
 constexpr size_t kMaxCachedSessions = 100000;
 
-const StoreValue& cell(const StoreRows& rows, size_t row, const char* name) {
-  static const StoreValue kNull;
-  int i = rows.column(name);
-  if (i < 0 || row >= rows.rows.size() || static_cast<size_t>(i) >= rows.rows[row].size()) return kNull;
-  return rows.rows[row][static_cast<size_t>(i)];
-}
-
 Status unauthenticated(std::string m) { return Status(StatusCode::kUnauthenticated, std::move(m)); }
 
 }  // namespace
@@ -58,22 +51,17 @@ Status Auth::init() {
       std::chrono::ceil<std::chrono::seconds>(options_.token_ttl).count(), 1, 630720000);
   const std::string insert_session =
       "INSERT INTO sessions (token_hash, user_id, expires_us) VALUES (?, ?, ?) USING TTL " + std::to_string(ttl_s);
-  const std::pair<kit::StoreStatement*, std::string> all[] = {
+  const std::pair<kit::StoreStatement*, const char*> all[] = {
       {&st_->claim, "INSERT INTO credentials (email, name, salt, password_hash, state, created_us) "
                     "VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"},
       {&st_->complete, "UPDATE credentials SET user_id = ?, account_id = ?, card_id = ?, card_token = ?, state = ? "
                        "WHERE email = ? IF state = 'pending'"},
       {&st_->read, "SELECT name, salt, password_hash, user_id, account_id, card_id, card_token, state "
                    "FROM credentials WHERE email = ?"},
-      {&st_->insert_session, insert_session},
+      {&st_->insert_session, insert_session.c_str()},
       {&st_->read_session, "SELECT user_id, expires_us FROM sessions WHERE token_hash = ?"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, kKeyspace);
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
-  return OkStatus();
+  return store_.prepareAll(all, std::string(kKeyspace));
 }
 
 kit::StoreCall Auth::readCall() const {
@@ -96,12 +84,12 @@ namespace {
 Registration fromRow(const StoreRows& rows, const std::string& email) {
   Registration r;
   r.email = email;
-  r.name = cell(rows, 0, "name").s;
-  r.user_id = cell(rows, 0, "user_id").s;
-  r.account_id = cell(rows, 0, "account_id").s;
-  r.card_id = cell(rows, 0, "card_id").s;
-  r.card_token = cell(rows, 0, "card_token").s;
-  r.complete = cell(rows, 0, "state").s == "complete";
+  r.name = rows.cell(0, "name").s;
+  r.user_id = rows.cell(0, "user_id").s;
+  r.account_id = rows.cell(0, "account_id").s;
+  r.card_id = rows.cell(0, "card_id").s;
+  r.card_token = rows.cell(0, "card_token").s;
+  r.complete = rows.cell(0, "state").s == "complete";
   return r;
 }
 
@@ -133,8 +121,8 @@ Result<Registration> Auth::registerEmail(std::string_view raw_email, std::string
     return fresh;
   }
   // Taken: the same password means a retry of the same sign-up.
-  const std::string& stored_salt = cell(*r, 0, "salt").s;
-  const std::string& stored_hash = cell(*r, 0, "password_hash").s;
+  const std::string& stored_salt = r->cell(0, "salt").s;
+  const std::string& stored_hash = r->cell(0, "password_hash").s;
   if (!constantTimeEquals(passwordHash(stored_salt, password), stored_hash)) {
     return AlreadyExists("email " + email + " is already registered; log in instead");
   }
@@ -160,8 +148,8 @@ Result<Registration> Auth::read(const std::string& email, std::string* salt, std
   auto r = store_.execute(st_->read, {StoreValue::text(email)}, readCall());
   if (!r.ok()) return r.status().withContext("reading the credentials of " + email);
   if (r->rows.empty()) return NotFound("no credentials for " + email);
-  *salt = cell(*r, 0, "salt").s;
-  *hash = cell(*r, 0, "password_hash").s;
+  *salt = r->cell(0, "salt").s;
+  *hash = r->cell(0, "password_hash").s;
   return fromRow(*r, email);
 }
 
@@ -214,7 +202,7 @@ Result<std::string> Auth::authenticate(std::string_view token) {
   auto r = store_.execute(st_->read_session, {StoreValue::text(key)}, readCall());
   if (!r.ok()) return r.status().withContext("reading the session");
   if (r->rows.empty()) return unauthenticated("the token is unknown or has expired; log in again");
-  CachedSession s{cell(*r, 0, "user_id").s, cell(*r, 0, "expires_us").i};
+  CachedSession s{r->cell(0, "user_id").s, r->cell(0, "expires_us").i};
   if (s.expires_us <= now || s.user_id.empty()) return unauthenticated("the token is unknown or has expired; log in again");
   std::lock_guard lock(cache_mu_);
   if (cache_.size() >= kMaxCachedSessions) cache_.clear();

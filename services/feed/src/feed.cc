@@ -16,7 +16,6 @@ namespace sandbank::feed {
 namespace schema = bank::feed_schema;
 namespace tx = ::sandbank::bank::transaction;
 namespace pots = ::sandbank::bank::pots;
-using bank::cellOf;
 using kit::StoreValue;
 
 struct Feed::Statements {
@@ -171,12 +170,7 @@ Status Feed::init() {
        "VALUES (?, ?, ?, ?, ?)"},
       {&st_->list, "SELECT feed_item_id FROM by_account WHERE account_id = ? LIMIT ?"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
-  return OkStatus();
+  return store_.prepareAll(all, std::string(schema::kKeyspace));
 }
 
 kit::StoreCall Feed::readCall() const {
@@ -311,18 +305,18 @@ Result<std::optional<Feed::Stored>> Feed::read(const std::string& id) {
   Stored s;
   pb::FeedItem& i = s.item;
   i.set_feed_item_id(id);
-  i.set_account_id(cellOf(*r, 0, "account_id").s);
-  i.set_source_event_id(cellOf(*r, 0, "source_event_id").s);
-  i.set_transaction_id(cellOf(*r, 0, "transaction_id").s);
-  i.set_title(cellOf(*r, 0, "title").s);
-  i.set_body(cellOf(*r, 0, "body").s);
-  i.mutable_amount()->set_minor_units(cellOf(*r, 0, "amount").i);
-  i.mutable_amount()->set_currency(cellOf(*r, 0, "currency").s);
-  i.set_image_url(cellOf(*r, 0, "image_url").s);
-  i.set_created_at_us(cellOf(*r, 0, "created_us").i);
-  i.set_updated_at_us(cellOf(*r, 0, "updated_us").i);
-  s.state = cellOf(*r, 0, "state").s;
-  s.origin = cellOf(*r, 0, "origin").s;
+  i.set_account_id(r->cell(0, "account_id").s);
+  i.set_source_event_id(r->cell(0, "source_event_id").s);
+  i.set_transaction_id(r->cell(0, "transaction_id").s);
+  i.set_title(r->cell(0, "title").s);
+  i.set_body(r->cell(0, "body").s);
+  i.mutable_amount()->set_minor_units(r->cell(0, "amount").i);
+  i.mutable_amount()->set_currency(r->cell(0, "currency").s);
+  i.set_image_url(r->cell(0, "image_url").s);
+  i.set_created_at_us(r->cell(0, "created_us").i);
+  i.set_updated_at_us(r->cell(0, "updated_us").i);
+  s.state = r->cell(0, "state").s;
+  s.origin = r->cell(0, "origin").s;
   return std::optional<Stored>(std::move(s));
 }
 
@@ -369,7 +363,7 @@ Result<pb::ListFeedResponse> Feed::listFeed(const pb::ListFeedRequest& request) 
   if (!r.ok()) return r.status().withContext("listing the feed of " + request.account_id());
   pb::ListFeedResponse out;
   for (size_t i = 0; i < r->rows.size(); ++i) {
-    const std::string& id = cellOf(*r, i, "feed_item_id").s;
+    const std::string& id = r->cell(i, "feed_item_id").s;
     SANDBANK_ASSIGN_OR_RETURN(auto s, read(id));
     if (!s) return Internal("feed item " + id + " is listed for " + request.account_id() + " but has no row");
     *out.add_items() = std::move(s->item);

@@ -138,11 +138,7 @@ Status Payments::init() {
       {&st_->close, "DELETE FROM open_payments WHERE bucket = ? AND payment_id = ?"},
       {&st_->list_open, "SELECT payment_id, since_us FROM open_payments WHERE bucket = ?"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
+  if (Status s = store_.prepareAll(all, std::string(schema::kKeyspace)); !s.ok()) return s;
   auto keys = bank::IdempotencyKeys::open(store_, schema::kKeyspace, options_.consistency, clock_);
   if (!keys.ok()) return keys.status();
   keys_ = std::move(keys).value();
@@ -173,7 +169,7 @@ Result<std::optional<Payments::Row>> Payments::readRow(const std::string& paymen
   auto r = store_.execute(st_->read_row, {StoreValue::text(payment_id)}, readCall());
   if (!r.ok()) return r.status().withContext("reading payment " + payment_id);
   if (r->rows.empty()) return std::optional<Row>();
-  auto cell = [&](const char* c) -> const StoreValue& { return bank::cellOf(*r, 0, c); };
+  auto cell = [&](const char* c) -> const StoreValue& { return r->cell(0, c); };
   Row row;
   row.state = cell("state").s;
   row.floor = cell("floor").i;
@@ -729,8 +725,8 @@ SweepReport Payments::sweepOnce() {
       continue;
     }
     for (size_t i = 0; i < open->rows.size(); ++i) {
-      const std::string id = bank::cellOf(*open, i, "payment_id").s;
-      const int64_t since = bank::cellOf(*open, i, "since_us").i;
+      const std::string id = open->cell(i, "payment_id").s;
+      const int64_t since = open->cell(i, "since_us").i;
       ++report.examined;
       if (!beginFlight(id)) continue;  // a call in this process is on it
       FlightGuard guard([&] { endFlight(id); });

@@ -124,12 +124,7 @@ Status Fraud::init() {
       {&st_->read_payee, "SELECT first_us FROM payees WHERE from_account_id = ? AND to_account_id = ?"},
       {&st_->insert_payee, "INSERT INTO payees (from_account_id, to_account_id, first_us) VALUES (?, ?, ?)"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
-  return OkStatus();
+  return store_.prepareAll(all, std::string(schema::kKeyspace));
 }
 
 void Fraud::prune(std::deque<Attempt>& attempts, int64_t now_us) {

@@ -30,13 +30,6 @@ std::string where(const std::string& topic, const BusRecord& r) {
          (r.trace_id.empty() ? "" : " trace=" + r.trace_id);
 }
 
-const StoreValue& cell(const StoreRows& rows, size_t row, const char* name) {
-  static const StoreValue kNull;
-  int i = rows.column(name);
-  if (i < 0 || row >= rows.rows.size() || static_cast<size_t>(i) >= rows.rows[row].size()) return kNull;
-  return rows.rows[row][static_cast<size_t>(i)];
-}
-
 std::string show(const StoreValue& v) {
   switch (v.kind) {
     case StoreValue::Kind::kNull: return "null";
@@ -175,8 +168,8 @@ class AsyncWalk {
     std::set<std::string> txn_ids;
     std::vector<std::string> txn_rows = {evidence};
     for (size_t i = 0; i < listed->rows.size(); ++i) {
-      if (cell(*listed, i, "kind").s != "card" || cell(*listed, i, "source_id").s != auth_id) continue;
-      txn_ids.insert(cell(*listed, i, "transaction_id").s);
+      if (listed->cell(i, "kind").s != "card" || listed->cell(i, "source_id").s != auth_id) continue;
+      txn_ids.insert(listed->cell(i, "transaction_id").s);
       txn_rows.push_back(rowText("transaction.by_account", *listed, i));
     }
     if (!row.rows.empty()) txn_rows.push_back(rowText("transaction.transactions", row, 0));
@@ -201,9 +194,9 @@ class AsyncWalk {
     std::set<std::string> item_ids;
     std::vector<std::string> item_rows = {evidence};
     for (size_t i = 0; i < items->rows.size(); ++i) {
-      const std::string& shows = cell(*items, i, "transaction_id").s;
+      const std::string& shows = items->cell(i, "transaction_id").s;
       if (shows.empty() || (shows != txn_id && !txn_ids.count(shows))) continue;
-      item_ids.insert(cell(*items, i, "feed_item_id").s);
+      item_ids.insert(items->cell(i, "feed_item_id").s);
       item_rows.push_back(rowText("feed.by_account", *items, i));
     }
     out_.feed_items += static_cast<int64_t>(item_ids.size());
@@ -224,7 +217,7 @@ class AsyncWalk {
       std::vector<std::string> push_rows = {evidence};
       int64_t count = 0;
       for (size_t i = 0; i < pushes->rows.size(); ++i) {
-        if (cell(*pushes, i, "feed_item_id").s != item) continue;
+        if (pushes->cell(i, "feed_item_id").s != item) continue;
         ++count;
         push_rows.push_back(rowText("notification.pushes_by_account", *pushes, i));
       }
@@ -293,15 +286,15 @@ class AsyncWalk {
             h.trace_id);
         continue;
       }
-      const tx::TransactionState now = txStateOf(cell(row, 0, "state").s);
-      const tx::TransactionState prev = txStateOf(cell(row, 0, "previous_state").s);
+      const tx::TransactionState now = txStateOf(row.cell(0, "state").s);
+      const tx::TransactionState prev = txStateOf(row.cell(0, "previous_state").s);
       std::vector<std::string> rows = h.evidence;
       rows.insert(rows.begin(), rowText("transaction.transactions", row, 0));
       // The row may be ahead of its events (published after the write), never behind.
       if (now != h.furthest && !txForward(h.furthest, now)) {
         add(7, "transaction " + id,
             "the row is " + txState(now) + " but its events already reached " + txState(h.furthest), rows, h.trace_id);
-      } else if (!cell(row, 0, "previous_state").s.empty() && !txForward(prev, now)) {
+      } else if (!row.cell(0, "previous_state").s.empty() && !txForward(prev, now)) {
         add(7, "transaction " + id, "the row records a move from " + txState(prev) + " to " + txState(now), rows,
             h.trace_id);
       }
@@ -343,7 +336,7 @@ class AsyncWalk {
                                                      "FROM fps.payments WHERE payment_id = ?",
                                                      {StoreValue::text(id)}));
       if (row.rows.empty()) continue;  // no fps keyspace here, or a lost row: not an order question
-      const std::string& state = cell(row, 0, "state").s;
+      const std::string& state = row.cell(0, "state").s;
       bool behind = false;
       switch (l.state) {
         case fps::PAYMENT_COMPLETED: behind = state != bank::fps_schema::kCompleted; break;

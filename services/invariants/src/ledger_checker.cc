@@ -17,13 +17,6 @@ using kit::StoreValue;
 
 namespace {
 
-const StoreValue& cell(const StoreRows& rows, size_t row, const char* name) {
-  static const StoreValue kNull;
-  int i = rows.column(name);
-  if (i < 0 || row >= rows.rows.size() || static_cast<size_t>(i) >= rows.rows[row].size()) return kNull;
-  return rows.rows[row][static_cast<size_t>(i)];
-}
-
 std::string show(const StoreValue& v) {
   switch (v.kind) {
     case StoreValue::Kind::kNull: return "null";
@@ -66,7 +59,7 @@ class Walk {
     for (int b = 0; b < schema::kAddressBuckets; ++b) {
       SANDBANK_ASSIGN_OR_RETURN(StoreRows rows,
                                 query("SELECT address FROM ledger.addresses WHERE bucket = ?", {StoreValue::integer(b)}));
-      for (size_t i = 0; i < rows.rows.size(); ++i) addresses.push_back(cell(rows, i, "address").s);
+      for (size_t i = 0; i < rows.rows.size(); ++i) addresses.push_back(rows.cell(i, "address").s);
     }
     report_.addresses = static_cast<int64_t>(addresses.size());
     for (const std::string& a : addresses) SANDBANK_RETURN_IF_ERROR(checkAddress(a));
@@ -96,7 +89,7 @@ class Walk {
       return 0;
     }
     *source = rowText("account.accounts", *r, 0);
-    return -cell(*r, 0, "overdraft").i;
+    return -r->cell(0, "overdraft").i;
   }
 
   Status checkAddress(const std::string& address) {
@@ -115,26 +108,26 @@ class Walk {
     };
     std::map<std::string, Sum> sums;
     for (size_t i = 0; i < entries.rows.size(); ++i) {
-      const std::string& id = cell(entries, i, "entryset_id").s;
-      const std::string& cur = cell(entries, i, "currency").s;
-      sums[cur].settled += cell(entries, i, "amount").i;
+      const std::string& id = entries.cell(i, "entryset_id").s;
+      const std::string& cur = entries.cell(i, "currency").s;
+      sums[cur].settled += entries.cell(i, "amount").i;
       sums[cur].count += 1;
       if (sums[cur].rows.size() < 5) sums[cur].rows.push_back("ledger.entries: address='" + address + "' " +
                                                               rowText("", entries, i).substr(1));
       auto& legs = entry_legs_[id];
-      legs.push_back({address, cell(entries, i, "amount").i, cur});
+      legs.push_back({address, entries.cell(i, "amount").i, cur});
       leg_rows_[id].push_back("ledger.entries: address='" + address + "' " + rowText("", entries, i).substr(1));
     }
     for (size_t i = 0; i < hold_ids.rows.size(); ++i) {
-      SANDBANK_RETURN_IF_ERROR(checkHold(address, cell(hold_ids, i, "hold_id").s, &sums));
+      SANDBANK_RETURN_IF_ERROR(checkHold(address, hold_ids.cell(i, "hold_id").s, &sums));
     }
     std::set<std::string> cached;
     for (size_t i = 0; i < balances.rows.size(); ++i) {
-      const std::string cur = cell(balances, i, "currency").s;
+      const std::string cur = balances.cell(i, "currency").s;
       cached.insert(cur);
-      const int64_t settled = cell(balances, i, "settled").i;
-      const int64_t held = cell(balances, i, "held").i;
-      const int64_t count = cell(balances, i, "entry_count").i;
+      const int64_t settled = balances.cell(i, "settled").i;
+      const int64_t held = balances.cell(i, "held").i;
+      const int64_t count = balances.cell(i, "entry_count").i;
       const Sum& s = sums[cur];
       const std::string subject = "address " + address + " " + cur;
       std::vector<std::string> rows = {rowText("ledger.balances", balances, i)};
@@ -191,9 +184,9 @@ class Walk {
                                                     {StoreValue::text(hold_id)}));
     std::vector<std::string> rows = {rowText("ledger.holds", hold, 0)};
     for (size_t i = 0; i < ends.rows.size(); ++i) rows.push_back(rowText("ledger.hold_ends", ends, i));
-    const std::string state = cell(hold, 0, "state").s;
+    const std::string state = hold.cell(0, "state").s;
     if (state == schema::kHoldActive) {
-      (*sums)[cell(hold, 0, "currency").s].held += cell(hold, 0, "amount").i;
+      (*sums)[hold.cell(0, "currency").s].held += hold.cell(0, "amount").i;
       if (!ends.rows.empty()) {
         add(6, subject, "still active but has " + std::to_string(ends.rows.size()) + " recorded end(s)", rows);
       }
@@ -204,8 +197,8 @@ class Walk {
           "ended as " + state + " but has " + std::to_string(ends.rows.size()) +
               " recorded ends; a hold ends exactly once",
           rows);
-    } else if (cell(ends, 0, "state").s != state || cell(ends, 0, "end_key").s != cell(hold, 0, "end_key").s) {
-      add(6, subject, "its state (" + state + ") disagrees with its recorded end (" + cell(ends, 0, "state").s + ")",
+    } else if (ends.cell(0, "state").s != state || ends.cell(0, "end_key").s != hold.cell(0, "end_key").s) {
+      add(6, subject, "its state (" + state + ") disagrees with its recorded end (" + ends.cell(0, "state").s + ")",
           rows);
     }
     return OkStatus();
@@ -232,7 +225,7 @@ class Walk {
       }
       rows.insert(rows.begin(), rowText("ledger.entrysets", es, 0));
       std::vector<bank::Leg> stored;
-      if (Status s = bank::decodeLegs(cell(es, 0, "legs").s, &stored); !s.ok()) {
+      if (Status s = bank::decodeLegs(es.cell(0, "legs").s, &stored); !s.ok()) {
         add(1, subject, "its legs are malformed: " + s.message(), rows);
       } else {
         auto stored_sums = bank::sumsByCurrency(stored);
@@ -249,7 +242,7 @@ class Walk {
               rows);
         }
       }
-      by_key[cell(es, 0, "idempotency_key").s].push_back(id);
+      by_key[es.cell(0, "idempotency_key").s].push_back(id);
     }
     for (const auto& [key, ids] : by_key) {
       std::string list;
@@ -261,11 +254,11 @@ class Walk {
       SANDBANK_ASSIGN_OR_RETURN(StoreRows k, query("SELECT kind, result_id, state FROM ledger.idempotency WHERE "
                                                    "idempotency_key = ?",
                                                    {StoreValue::text(key)}));
-      if (k.rows.empty() || cell(k, 0, "result_id").s != ids[0] || cell(k, 0, "state").s != "posted") {
+      if (k.rows.empty() || k.cell(0, "result_id").s != ids[0] || k.cell(0, "state").s != "posted") {
         add(3, "idempotency key '" + key + "'",
             "EntrySet " + ids[0] + " was posted with it, but the key " +
                 (k.rows.empty() ? std::string("has no ledger.idempotency row")
-                                : "records " + show(cell(k, 0, "result_id")) + " in state " + show(cell(k, 0, "state"))) +
+                                : "records " + show(k.cell(0, "result_id")) + " in state " + show(k.cell(0, "state"))) +
                 ", so a retry would not return it",
             k.rows.empty() ? std::vector<std::string>{} : std::vector<std::string>{rowText("ledger.idempotency", k, 0)});
       }

@@ -85,6 +85,15 @@ int StoreRows::column(const std::string& name) const {
   return -1;
 }
 
+const StoreValue& StoreRows::cell(size_t row, std::string_view name) const {
+  static const StoreValue kNull;
+  int i = -1;
+  for (size_t c = 0; c < columns.size(); ++c)
+    if (columns[c] == name) i = static_cast<int>(c);
+  if (i < 0 || row >= rows.size() || static_cast<size_t>(i) >= rows[row].size()) return kNull;
+  return rows[row][static_cast<size_t>(i)];
+}
+
 Result<std::unique_ptr<StoreClient>> StoreClient::connect(const std::string& address, std::string client_id) {
   std::string target = address;
   if (target.empty()) {
@@ -130,6 +139,16 @@ Result<StoreStatement> StoreClient::prepare(const std::string& cql, const std::s
     st.bind_types.push_back(b.type());
   }
   return st;
+}
+
+Status StoreClient::prepareAll(std::span<const std::pair<StoreStatement*, const char*>> statements,
+                               const std::string& keyspace) {
+  for (const auto& [stmt, cql] : statements) {
+    auto p = prepare(cql, keyspace);
+    if (!p.ok()) return p.status().withContext(cql);
+    *stmt = std::move(p).value();
+  }
+  return OkStatus();
 }
 
 Result<StoreRows> StoreClient::execute(const StoreStatement& statement, const std::vector<StoreValue>& values,

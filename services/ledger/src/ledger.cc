@@ -27,13 +27,6 @@ struct Ledger::Statements {
 
 namespace {
 
-const StoreValue& cell(const StoreRows& rows, size_t row, const char* name) {
-  static const StoreValue kNull;
-  int i = rows.column(name);
-  if (i < 0 || row >= rows.rows.size() || static_cast<size_t>(i) >= rows.rows[row].size()) return kNull;
-  return rows.rows[row][static_cast<size_t>(i)];
-}
-
 std::vector<bank::Leg> legsOf(const google::protobuf::RepeatedPtrField<pb::Entry>& entries) {
   std::vector<bank::Leg> legs;
   legs.reserve(static_cast<size_t>(entries.size()));
@@ -183,14 +176,14 @@ Result<Ledger::Claim> Ledger::claimKey(const std::string& key, const std::string
     c.state = "pending";
     return c;
   }
-  if (cell(*r, 0, "kind").s != kind || cell(*r, 0, "fingerprint").s != fingerprint) {
+  if (r->cell(0, "kind").s != kind || r->cell(0, "fingerprint").s != fingerprint) {
     return FailedPrecondition("idempotency key '" + key + "' was already used for a different request (" +
-                              cell(*r, 0, "kind").s + " " + cell(*r, 0, "result_id").s +
+                              r->cell(0, "kind").s + " " + r->cell(0, "result_id").s +
                               "); use a new key for a new request");
   }
-  c.result_id = cell(*r, 0, "result_id").s;
-  c.state = cell(*r, 0, "state").s;
-  c.reason = cell(*r, 0, "reason").s;
+  c.result_id = r->cell(0, "result_id").s;
+  c.state = r->cell(0, "state").s;
+  c.reason = r->cell(0, "reason").s;
   return c;
 }
 
@@ -244,9 +237,9 @@ Result<Ledger::CachedBalance> Ledger::readBalance(const std::string& address, co
     return b;
   }
   b.present = true;
-  b.settled = cell(*r, 0, "settled").i;
-  b.held = cell(*r, 0, "held").i;
-  b.entry_count = cell(*r, 0, "entry_count").i;
+  b.settled = r->cell(0, "settled").i;
+  b.held = r->cell(0, "held").i;
+  b.entry_count = r->cell(0, "entry_count").i;
   rememberBalance(address, currency, b);
   return b;
 }
@@ -267,11 +260,11 @@ Result<bool> Ledger::casBalance(const std::string& address, const std::string& c
   if (!r.ok()) return r.status().withContext("writing the balance of " + address);
   if (r->applied.value_or(false)) return true;
   *current = CachedBalance{};
-  if (r->column("settled") >= 0 && !cell(*r, 0, "settled").isNull()) {
+  if (r->column("settled") >= 0 && !r->cell(0, "settled").isNull()) {
     current->present = true;
-    current->settled = cell(*r, 0, "settled").i;
-    current->held = cell(*r, 0, "held").i;
-    current->entry_count = cell(*r, 0, "entry_count").i;
+    current->settled = r->cell(0, "settled").i;
+    current->held = r->cell(0, "held").i;
+    current->entry_count = r->cell(0, "entry_count").i;
   }
   return false;
 }
@@ -305,17 +298,17 @@ Status Ledger::reconcile(const std::string& address, const std::string& currency
   CachedBalance truth;
   truth.present = true;
   for (size_t i = 0; i < entries->rows.size(); ++i) {
-    if (cell(*entries, i, "currency").s != currency) continue;
-    truth.settled += cell(*entries, i, "amount").i;
+    if (entries->cell(i, "currency").s != currency) continue;
+    truth.settled += entries->cell(i, "amount").i;
     truth.entry_count += 1;
   }
   auto ids = store_.execute(st_->read_holds_by_address, {StoreValue::text(address)}, all);
   if (!ids.ok()) return ids.status().withContext("reconciling the holds of " + address);
   for (size_t i = 0; i < ids->rows.size(); ++i) {
-    auto h = store_.execute(st_->read_hold, {cell(*ids, i, "hold_id")}, all);
+    auto h = store_.execute(st_->read_hold, {ids->cell(i, "hold_id")}, all);
     if (!h.ok()) return h.status().withContext("reconciling the holds of " + address);
-    if (!h->rows.empty() && cell(*h, 0, "state").s == schema::kHoldActive && cell(*h, 0, "currency").s == currency) {
-      truth.held += cell(*h, 0, "amount").i;
+    if (!h->rows.empty() && h->cell(0, "state").s == schema::kHoldActive && h->cell(0, "currency").s == currency) {
+      truth.held += h->cell(0, "amount").i;
     }
   }
   auto cur = store_.execute(st_->read_balance, {StoreValue::text(address), StoreValue::text(currency)}, all);
@@ -323,9 +316,9 @@ Status Ledger::reconcile(const std::string& address, const std::string& currency
   CachedBalance before;
   if (!cur->rows.empty()) {
     before.present = true;
-    before.settled = cell(*cur, 0, "settled").i;
-    before.held = cell(*cur, 0, "held").i;
-    before.entry_count = cell(*cur, 0, "entry_count").i;
+    before.settled = cur->cell(0, "settled").i;
+    before.held = cur->cell(0, "held").i;
+    before.entry_count = cur->cell(0, "entry_count").i;
   }
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (before.present && before.settled == truth.settled && before.held == truth.held &&
@@ -575,17 +568,17 @@ Result<pb::EntrySet> Ledger::getEntrySet(const std::string& entryset_id) {
   if (!r.ok()) return r.status().withContext("reading EntrySet " + entryset_id);
   if (r->rows.empty()) return NotFound("no EntrySet " + entryset_id);
   std::vector<bank::Leg> legs;
-  if (Status s = bank::decodeLegs(cell(*r, 0, "legs").s, &legs); !s.ok()) {
+  if (Status s = bank::decodeLegs(r->cell(0, "legs").s, &legs); !s.ok()) {
     return Status(StatusCode::kDataLoss, "EntrySet " + entryset_id + " is stored malformed: " + s.message());
   }
   pb::EntrySet es;
   es.set_entryset_id(entryset_id);
-  es.set_idempotency_key(cell(*r, 0, "idempotency_key").s);
+  es.set_idempotency_key(r->cell(0, "idempotency_key").s);
   fillEntries(legs, &es);
-  es.set_description(cell(*r, 0, "description").s);
-  es.set_source(cell(*r, 0, "source").s);
-  es.set_reference(cell(*r, 0, "reference").s);
-  es.set_posted_at_us(cell(*r, 0, "posted_us").i);
+  es.set_description(r->cell(0, "description").s);
+  es.set_source(r->cell(0, "source").s);
+  es.set_reference(r->cell(0, "reference").s);
+  es.set_posted_at_us(r->cell(0, "posted_us").i);
   return es;
 }
 
@@ -633,17 +626,17 @@ Result<pb::Balance> Ledger::balance(const std::string& address, bool verify) {
     auto entries = store_.execute(st_->read_entries, {StoreValue::text(address)}, call());
     if (!entries.ok()) return entries.status().withContext("reading the entries of " + address);
     for (size_t i = 0; i < entries->rows.size(); ++i) {
-      auto& rc = recomputed[cell(*entries, i, "currency").s];
-      rc.first += cell(*entries, i, "amount").i;
+      auto& rc = recomputed[entries->cell(i, "currency").s];
+      rc.first += entries->cell(i, "amount").i;
       rc.second += 1;
     }
   }
   int64_t count = 0;
   for (size_t i = 0; i < rows->rows.size(); ++i) {
-    const std::string& currency = cell(*rows, i, "currency").s;
-    const int64_t settled = cell(*rows, i, "settled").i;
-    const int64_t held = cell(*rows, i, "held").i;
-    const int64_t entry_count = cell(*rows, i, "entry_count").i;
+    const std::string& currency = rows->cell(i, "currency").s;
+    const int64_t settled = rows->cell(i, "settled").i;
+    const int64_t held = rows->cell(i, "held").i;
+    const int64_t entry_count = rows->cell(i, "entry_count").i;
     count += entry_count;
     if (verify) {
       auto rc = recomputed[currency];
@@ -677,10 +670,10 @@ Result<pb::ListEntriesResponse> Ledger::listEntries(const std::string& address, 
   for (size_t i = 0; i < entries->rows.size(); ++i) {
     if (limit > 0 && out.entries_size() >= limit) break;
     pb::PostedEntry* e = out.add_entries();
-    e->set_entryset_id(cell(*entries, i, "entryset_id").s);
-    e->set_leg(static_cast<int32_t>(cell(*entries, i, "leg").i));
-    e->mutable_amount()->set_minor_units(cell(*entries, i, "amount").i);
-    e->mutable_amount()->set_currency(cell(*entries, i, "currency").s);
+    e->set_entryset_id(entries->cell(i, "entryset_id").s);
+    e->set_leg(static_cast<int32_t>(entries->cell(i, "leg").i));
+    e->mutable_amount()->set_minor_units(entries->cell(i, "amount").i);
+    e->mutable_amount()->set_currency(entries->cell(i, "currency").s);
   }
   return out;
 }
@@ -692,16 +685,16 @@ Result<pb::Hold> Ledger::readHold(const std::string& hold_id) {
   if (r->rows.empty()) return NotFound("no hold " + hold_id);
   pb::Hold h;
   h.set_hold_id(hold_id);
-  h.set_idempotency_key(cell(*r, 0, "idempotency_key").s);
-  h.set_address(cell(*r, 0, "address").s);
-  h.mutable_amount()->set_minor_units(cell(*r, 0, "amount").i);
-  h.mutable_amount()->set_currency(cell(*r, 0, "currency").s);
-  h.set_state(holdStateOf(cell(*r, 0, "state").s));
-  h.set_reference(cell(*r, 0, "reference").s);
-  h.set_created_at_us(cell(*r, 0, "created_us").i);
-  h.set_expires_at_us(cell(*r, 0, "expires_us").i);
-  h.set_ended_at_us(cell(*r, 0, "ended_us").i);
-  h.set_settle_entryset_id(cell(*r, 0, "settle_entryset_id").s);
+  h.set_idempotency_key(r->cell(0, "idempotency_key").s);
+  h.set_address(r->cell(0, "address").s);
+  h.mutable_amount()->set_minor_units(r->cell(0, "amount").i);
+  h.mutable_amount()->set_currency(r->cell(0, "currency").s);
+  h.set_state(holdStateOf(r->cell(0, "state").s));
+  h.set_reference(r->cell(0, "reference").s);
+  h.set_created_at_us(r->cell(0, "created_us").i);
+  h.set_expires_at_us(r->cell(0, "expires_us").i);
+  h.set_ended_at_us(r->cell(0, "ended_us").i);
+  h.set_settle_entryset_id(r->cell(0, "settle_entryset_id").s);
   return h;
 }
 
@@ -822,15 +815,15 @@ Result<pb::Hold> Ledger::releaseHold(const pb::ReleaseHoldRequest& request) {
                           lwtCall());
   if (!r.ok()) return r.status().withContext("ending hold " + request.hold_id());
   if (!r->applied.value_or(false)) {
-    if (cell(*r, 0, "end_key").s == request.idempotency_key() && cell(*r, 0, "state").s == state) {
+    if (r->cell(0, "end_key").s == request.idempotency_key() && r->cell(0, "state").s == state) {
       // Our own earlier call ended it; make sure it also finished (end row, cache).
-      if (Status s = finishHoldEnd(hold, request.idempotency_key(), state, cell(*r, 0, "ended_us").i); !s.ok()) return s;
+      if (Status s = finishHoldEnd(hold, request.idempotency_key(), state, r->cell(0, "ended_us").i); !s.ok()) return s;
       SANDBANK_ASSIGN_OR_RETURN(pb::Hold h, readHold(request.hold_id()));
       h.set_replayed(true);
       return h;
     }
-    return FailedPrecondition("hold " + request.hold_id() + " has already ended (" + cell(*r, 0, "state").s +
-                              " by request '" + cell(*r, 0, "end_key").s + "'); a hold ends exactly once");
+    return FailedPrecondition("hold " + request.hold_id() + " has already ended (" + r->cell(0, "state").s +
+                              " by request '" + r->cell(0, "end_key").s + "'); a hold ends exactly once");
   }
   auto end = store_.execute(st_->insert_hold_end,
                             {StoreValue::text(request.hold_id()), StoreValue::text(request.idempotency_key()),
@@ -860,13 +853,13 @@ Result<pb::SettleHoldResponse> Ledger::settleHold(const pb::SettleHoldRequest& r
                             lwtCall());
     if (!r.ok()) return r.status().withContext("settling hold " + request.hold_id());
     if (!r->applied.value_or(false)) {
-      if (cell(*r, 0, "end_key").s != request.idempotency_key() || cell(*r, 0, "state").s != schema::kHoldSettled) {
-        return FailedPrecondition("hold " + request.hold_id() + " has already ended (" + cell(*r, 0, "state").s +
-                                  " by request '" + cell(*r, 0, "end_key").s + "'); a hold ends exactly once");
+      if (r->cell(0, "end_key").s != request.idempotency_key() || r->cell(0, "state").s != schema::kHoldSettled) {
+        return FailedPrecondition("hold " + request.hold_id() + " has already ended (" + r->cell(0, "state").s +
+                                  " by request '" + r->cell(0, "end_key").s + "'); a hold ends exactly once");
       }
       replayed = true;  // settled by an earlier call with this key: finish it, and its posting below
       if (Status s = finishHoldEnd(hold, request.idempotency_key(), std::string(schema::kHoldSettled),
-                                   cell(*r, 0, "ended_us").i);
+                                   r->cell(0, "ended_us").i);
           !s.ok()) {
         return s;
       }
@@ -906,7 +899,7 @@ Result<pb::ListHoldsResponse> Ledger::listHolds(const std::string& address, bool
   if (!ids.ok()) return ids.status().withContext("listing the holds at " + address);
   pb::ListHoldsResponse out;
   for (size_t i = 0; i < ids->rows.size(); ++i) {
-    SANDBANK_ASSIGN_OR_RETURN(pb::Hold h, readHold(cell(*ids, i, "hold_id").s));
+    SANDBANK_ASSIGN_OR_RETURN(pb::Hold h, readHold(ids->cell(i, "hold_id").s));
     if (active_only && h.state() != pb::HOLD_ACTIVE) continue;
     *out.add_holds() = std::move(h);
   }

@@ -12,7 +12,6 @@
 
 namespace sandbank::notification {
 namespace schema = bank::notification_schema;
-using bank::cellOf;
 using kit::StoreRows;
 using kit::StoreValue;
 
@@ -71,12 +70,7 @@ Status Notifications::init() {
        "SELECT push_id, device_id, account_id, feed_item_id, title, body, sent_us FROM pushes_by_user "
        "WHERE user_id = ? LIMIT 500"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
-  return OkStatus();
+  return store_.prepareAll(all, std::string(schema::kKeyspace));
 }
 
 kit::StoreCall Notifications::readCall() const {
@@ -109,8 +103,8 @@ Result<pb::Device> Notifications::readDevice(const std::string& device_id) {
   if (r->rows.empty()) return NotFound("no device " + device_id);
   pb::Device d;
   d.set_device_id(device_id);
-  d.set_user_id(cellOf(*r, 0, "user_id").s);
-  d.set_push_token(cellOf(*r, 0, "push_token").s);
+  d.set_user_id(r->cell(0, "user_id").s);
+  d.set_push_token(r->cell(0, "push_token").s);
   return d;
 }
 
@@ -150,7 +144,7 @@ Result<pb::Device> Notifications::registerDevice(const pb::RegisterDeviceRequest
 Result<std::string> Notifications::userOf(const std::string& account_id) {
   auto r = store_.execute(st_->read_account_user, {StoreValue::text(account_id)}, readCall());
   if (!r.ok()) return r.status().withContext("reading the owner of " + account_id);
-  if (!r->rows.empty()) return cellOf(*r, 0, "user_id").s;
+  if (!r->rows.empty()) return r->cell(0, "user_id").s;
   SANDBANK_ASSIGN_OR_RETURN(std::string user, accounts_.userOf(account_id));
   auto w = store_.execute(st_->insert_account_user, {StoreValue::text(account_id), StoreValue::text(user)},
                           writeCall());
@@ -183,7 +177,7 @@ Status Notifications::handle(const kit::BusDelivery& record) {
     ++no_device_;
     return OkStatus();
   }
-  const std::string device_id = cellOf(*devices, 0, "device_id").s;
+  const std::string device_id = devices->cell(0, "device_id").s;
   const std::string push_id = ids_.next("push");
   const int64_t now = toMicros(clock_.now());
   auto claim = store_.execute(st_->claim,
@@ -199,7 +193,7 @@ Status Notifications::handle(const kit::BusDelivery& record) {
   // record of the push, never sends a second one.
   kit::logInfo("push sent", {{"push_id", push_id},
                              {"device_id", device_id},
-                             {"push_token", cellOf(*devices, 0, "push_token").s},
+                             {"push_token", devices->cell(0, "push_token").s},
                              {"feed_item_id", item.feed_item_id()},
                              {"title", item.title()}});
   ++sent_;
@@ -233,13 +227,13 @@ Result<pb::ListPushesResponse> Notifications::listPushes(const pb::ListPushesReq
   pb::ListPushesResponse out;
   for (size_t i = 0; i < r->rows.size(); ++i) {
     pb::Push* p = out.add_pushes();
-    p->set_push_id(cellOf(*r, i, "push_id").s);
-    p->set_device_id(cellOf(*r, i, "device_id").s);
-    p->set_account_id(cellOf(*r, i, "account_id").s);
-    p->set_feed_item_id(cellOf(*r, i, "feed_item_id").s);
-    p->set_title(cellOf(*r, i, "title").s);
-    p->set_body(cellOf(*r, i, "body").s);
-    p->set_sent_at_us(cellOf(*r, i, "sent_us").i);
+    p->set_push_id(r->cell(i, "push_id").s);
+    p->set_device_id(r->cell(i, "device_id").s);
+    p->set_account_id(r->cell(i, "account_id").s);
+    p->set_feed_item_id(r->cell(i, "feed_item_id").s);
+    p->set_title(r->cell(i, "title").s);
+    p->set_body(r->cell(i, "body").s);
+    p->set_sent_at_us(r->cell(i, "sent_us").i);
   }
   return out;
 }

@@ -18,7 +18,6 @@ namespace schema = bank::p2p_schema;
 namespace accountpb = ::sandbank::bank::account;
 namespace fraudpb = ::sandbank::bank::fraud;
 namespace ledgerpb = ::sandbank::bank::ledger;
-using bank::cellOf;
 using kit::StoreValue;
 
 struct Transfers::Statements {
@@ -176,17 +175,17 @@ Result<Transfers::Row> Transfers::read(const std::string& transfer_id) {
   Row row;
   pb::TransferRecord& t = row.record;
   t.set_transfer_id(transfer_id);
-  t.set_from_account_id(cellOf(*r, 0, "from_account_id").s);
-  t.set_to_account_id(cellOf(*r, 0, "to_account_id").s);
-  t.mutable_amount()->set_minor_units(cellOf(*r, 0, "minor_units").i);
-  t.mutable_amount()->set_currency(cellOf(*r, 0, "currency").s);
-  t.set_reference(cellOf(*r, 0, "reference").s);
-  t.set_state(stateOf(cellOf(*r, 0, "state").s));
-  t.set_decline_reason(cellOf(*r, 0, "decline_reason").s);
-  t.set_entryset_id(cellOf(*r, 0, "entryset_id").s);
-  t.set_created_at_us(cellOf(*r, 0, "created_us").i);
-  row.idempotency_key = cellOf(*r, 0, "idempotency_key").s;
-  row.floor = cellOf(*r, 0, "floor_minor_units").i;
+  t.set_from_account_id(r->cell(0, "from_account_id").s);
+  t.set_to_account_id(r->cell(0, "to_account_id").s);
+  t.mutable_amount()->set_minor_units(r->cell(0, "minor_units").i);
+  t.mutable_amount()->set_currency(r->cell(0, "currency").s);
+  t.set_reference(r->cell(0, "reference").s);
+  t.set_state(stateOf(r->cell(0, "state").s));
+  t.set_decline_reason(r->cell(0, "decline_reason").s);
+  t.set_entryset_id(r->cell(0, "entryset_id").s);
+  t.set_created_at_us(r->cell(0, "created_us").i);
+  row.idempotency_key = r->cell(0, "idempotency_key").s;
+  row.floor = r->cell(0, "floor_minor_units").i;
   return row;
 }
 

@@ -16,7 +16,6 @@ namespace sandbank::pots {
 namespace schema = bank::pots_schema;
 namespace accountpb = ::sandbank::bank::account;
 namespace ledgerpb = ::sandbank::bank::ledger;
-using bank::cellOf;
 using kit::StoreValue;
 
 struct Pots::Statements {
@@ -94,11 +93,7 @@ Status Pots::init() {
       {&st_->read_move, "SELECT idempotency_key, pot_id, kind, minor_units, currency, floor_minor_units, state, "
                         "entryset_id, reason, created_us FROM moves WHERE move_id = ?"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
+  if (Status s = store_.prepareAll(all, std::string(schema::kKeyspace)); !s.ok()) return s;
   auto keys = bank::IdempotencyKeys::open(store_, schema::kKeyspace, options_.consistency, clock_);
   if (!keys.ok()) return keys.status();
   keys_ = std::move(keys).value();
@@ -181,11 +176,11 @@ Result<pb::Pot> Pots::get(const std::string& pot_id) {
   if (r->rows.empty()) return NotFound("no pot " + pot_id);
   pb::Pot pot;
   pot.set_pot_id(pot_id);
-  pot.set_account_id(cellOf(*r, 0, "account_id").s);
-  pot.set_name(cellOf(*r, 0, "name").s);
-  pot.set_currency(cellOf(*r, 0, "currency").s);
+  pot.set_account_id(r->cell(0, "account_id").s);
+  pot.set_name(r->cell(0, "name").s);
+  pot.set_currency(r->cell(0, "currency").s);
   pot.set_ledger_address(potAddress(pot_id));
-  pot.set_created_at_us(cellOf(*r, 0, "created_us").i);
+  pot.set_created_at_us(r->cell(0, "created_us").i);
   return pot;
 }
 
@@ -195,7 +190,7 @@ Result<pb::ListPotsResponse> Pots::listByAccount(const std::string& account_id) 
   if (!r.ok()) return r.status().withContext("listing the pots of " + account_id);
   pb::ListPotsResponse out;
   for (size_t i = 0; i < r->rows.size(); ++i) {
-    auto pot = get(cellOf(*r, i, "pot_id").s);
+    auto pot = get(r->cell(i, "pot_id").s);
     // An index row whose pot row is missing is a create that stopped half-way (the index
     // is written first); it is not a pot until a retry finishes it.
     if (pot.status().code() == StatusCode::kNotFound) continue;
@@ -333,15 +328,15 @@ Result<Pots::Move> Pots::readMove(const std::string& move_id) {
   if (r->rows.empty()) return NotFound("no move " + move_id);
   Move m;
   m.move_id = move_id;
-  m.idempotency_key = cellOf(*r, 0, "idempotency_key").s;
-  m.direction = cellOf(*r, 0, "kind").s == "withdraw" ? Direction::kWithdraw : Direction::kDeposit;
-  m.minor_units = cellOf(*r, 0, "minor_units").i;
-  m.currency = cellOf(*r, 0, "currency").s;
-  m.floor = cellOf(*r, 0, "floor_minor_units").i;
-  m.state = cellOf(*r, 0, "state").s;
-  m.entryset_id = cellOf(*r, 0, "entryset_id").s;
-  m.reason = cellOf(*r, 0, "reason").s;
-  m.created_us = cellOf(*r, 0, "created_us").i;
+  m.idempotency_key = r->cell(0, "idempotency_key").s;
+  m.direction = r->cell(0, "kind").s == "withdraw" ? Direction::kWithdraw : Direction::kDeposit;
+  m.minor_units = r->cell(0, "minor_units").i;
+  m.currency = r->cell(0, "currency").s;
+  m.floor = r->cell(0, "floor_minor_units").i;
+  m.state = r->cell(0, "state").s;
+  m.entryset_id = r->cell(0, "entryset_id").s;
+  m.reason = r->cell(0, "reason").s;
+  m.created_us = r->cell(0, "created_us").i;
   return m;
 }
 

@@ -22,7 +22,6 @@
 namespace sandbank::transaction {
 namespace schema = bank::transaction_schema;
 namespace cp = ::sandbank::bank::card_processor;
-using bank::cellOf;
 using kit::StoreRows;
 using kit::StoreValue;
 
@@ -115,12 +114,7 @@ Status Transactions::init() {
        "INSERT INTO by_account (account_id, created_us, transaction_id, kind, source_id) VALUES (?, ?, ?, ?, ?)"},
       {&st_->list, "SELECT transaction_id FROM by_account WHERE account_id = ? LIMIT ?"},
   };
-  for (const auto& [stmt, cql] : all) {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *stmt = std::move(p).value();
-  }
-  return OkStatus();
+  return store_.prepareAll(all, std::string(schema::kKeyspace));
 }
 
 kit::StoreCall Transactions::readCall() const {
@@ -366,22 +360,22 @@ Result<std::optional<pb::TransactionRecord>> Transactions::read(const std::strin
   if (r->rows.empty()) return std::optional<pb::TransactionRecord>();
   pb::TransactionRecord t;
   t.set_transaction_id(id);
-  t.set_account_id(cellOf(*r, 0, "account_id").s);
-  t.set_kind(cellOf(*r, 0, "kind").s);
-  t.set_source_id(cellOf(*r, 0, "source_id").s);
-  t.set_state(stateOf(cellOf(*r, 0, "state").s));
-  t.mutable_amount()->set_minor_units(cellOf(*r, 0, "amount").i);
-  t.mutable_amount()->set_currency(cellOf(*r, 0, "currency").s);
-  t.set_merchant_id(cellOf(*r, 0, "merchant_id").s);
-  t.set_merchant_name(cellOf(*r, 0, "merchant_name").s);
-  t.set_merchant_logo(cellOf(*r, 0, "merchant_logo").s);
-  t.set_category(cellOf(*r, 0, "category").s);
-  t.set_counterparty(cellOf(*r, 0, "counterparty").s);
-  t.set_reference(cellOf(*r, 0, "reference").s);
-  t.set_decline_reason(cellOf(*r, 0, "decline_reason").s);
-  t.set_created_at_us(cellOf(*r, 0, "created_us").i);
-  t.set_updated_at_us(cellOf(*r, 0, "updated_us").i);
-  if (previous_state != nullptr) *previous_state = cellOf(*r, 0, "previous_state").s;
+  t.set_account_id(r->cell(0, "account_id").s);
+  t.set_kind(r->cell(0, "kind").s);
+  t.set_source_id(r->cell(0, "source_id").s);
+  t.set_state(stateOf(r->cell(0, "state").s));
+  t.mutable_amount()->set_minor_units(r->cell(0, "amount").i);
+  t.mutable_amount()->set_currency(r->cell(0, "currency").s);
+  t.set_merchant_id(r->cell(0, "merchant_id").s);
+  t.set_merchant_name(r->cell(0, "merchant_name").s);
+  t.set_merchant_logo(r->cell(0, "merchant_logo").s);
+  t.set_category(r->cell(0, "category").s);
+  t.set_counterparty(r->cell(0, "counterparty").s);
+  t.set_reference(r->cell(0, "reference").s);
+  t.set_decline_reason(r->cell(0, "decline_reason").s);
+  t.set_created_at_us(r->cell(0, "created_us").i);
+  t.set_updated_at_us(r->cell(0, "updated_us").i);
+  if (previous_state != nullptr) *previous_state = r->cell(0, "previous_state").s;
   return std::optional<pb::TransactionRecord>(std::move(t));
 }
 
@@ -432,7 +426,7 @@ Result<pb::ListByAccountResponse> Transactions::listByAccount(const pb::ListByAc
   if (!r.ok()) return r.status().withContext("listing the transactions of " + request.account_id());
   pb::ListByAccountResponse out;
   for (size_t i = 0; i < r->rows.size(); ++i) {
-    const std::string& id = cellOf(*r, i, "transaction_id").s;
+    const std::string& id = r->cell(i, "transaction_id").s;
     SANDBANK_ASSIGN_OR_RETURN(auto t, read(id, nullptr));
     // An index row is written after its transaction, so a missing one is a lost write.
     if (!t) return Internal("transaction " + id + " is listed for " + request.account_id() + " but has no row");

@@ -1,6 +1,6 @@
 // IdempotencyKeys against the in-process store: the first claim wins, a retry gets the
 // same id back, a key reused for another request is refused, an empty key is rejected;
-// and the id and cell helpers.
+// and the id generator.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -69,16 +69,6 @@ TEST(IdGeneratorTest, IdsCarryThePrefixAndDoNotRepeat) {
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);
-}
-
-TEST(CellOfTest, FindsCellsByNameAndAnswersNullForMissingOnes) {
-  kit::StoreRows rows;
-  rows.columns = {"a", "b"};
-  rows.rows = {{kit::StoreValue::text("x"), kit::StoreValue::integer(7)}};
-  EXPECT_EQ(cellOf(rows, 0, "b").i, 7);
-  EXPECT_EQ(cellOf(rows, 0, "a").s, "x");
-  EXPECT_TRUE(cellOf(rows, 0, "c").isNull());
-  EXPECT_TRUE(cellOf(rows, 1, "a").isNull());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "sandbank/kit/channel.h"
 #include "sandbank/kit/config.h"
+#include "sandbank/kit/store_client.h"
 #include "sandbank/kit/trace.h"
 #include "sandbank/supervisor/supervisor.h"
 #include "sandbank/testing/echo.grpc.pb.h"
@@ -62,6 +63,16 @@ TEST(Config, TypedGettersNameTheVariableOnError) {
   EXPECT_EQ(*c.getDuration("D", 0ns), 250ms);
   EXPECT_THAT(c.getDuration("BADD", 0ns).status().message(), HasSubstr("BADD"));
   EXPECT_THAT(c.require("NOPE").status().message(), HasSubstr("NOPE is required"));
+}
+
+TEST(StoreRows, FindsCellsByNameAndAnswersNullForMissingOnes) {
+  StoreRows rows;
+  rows.columns = {"a", "b"};
+  rows.rows = {{StoreValue::text("x"), StoreValue::integer(7)}};
+  EXPECT_EQ(rows.cell(0, "b").i, 7);
+  EXPECT_EQ(rows.cell(0, "a").s, "x");
+  EXPECT_TRUE(rows.cell(0, "c").isNull());
+  EXPECT_TRUE(rows.cell(1, "a").isNull());
 }
 
 TEST(Channel, UnknownRouteSaysWhatToSet) {

@@ -7,10 +7,10 @@
 
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 
 #include "sandbank/bank/account.pb.h"
+#include "sandbank/bankcore/idempotency.h"
 #include "sandbank/bankcore/write_timestamps.h"
 #include "sandbank/core/clock.h"
 #include "sandbank/core/result.h"
@@ -53,11 +53,6 @@ class Accounts {
   Status init();
   kit::StoreCall readCall() const;
   kit::StoreCall writeCall();
-  kit::StoreCall lwtCall() const;
-  std::string newId(const char* prefix);
-  // Claims `key` for `kind`/`fingerprint` with a fresh id; returns (id, fresh).
-  Result<std::pair<std::string, bool>> claim(const std::string& key, const std::string& kind,
-                                             const std::string& fingerprint, const std::string& new_id);
   Status writeAccount(const pb::AccountRecord& account);
   void publish(pb::AccountEvent::Kind kind, const pb::AccountRecord& account);
 
@@ -67,8 +62,9 @@ class Accounts {
   AccountsOptions options_;
   std::unique_ptr<Statements> st_;
   bank::WriteTimestamps timestamps_;
-  std::mutex mu_;        // serialises status/overdraft changes and guards rng_
-  std::mt19937_64 rng_;  // guarded by mu_
+  std::unique_ptr<bank::IdempotencyKeys> keys_;  // set by init()
+  bank::IdGenerator ids_;
+  std::mutex mu_;  // serialises status/overdraft changes
 };
 
 }  // namespace sandbank::account

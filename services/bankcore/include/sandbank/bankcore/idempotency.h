@@ -1,8 +1,8 @@
 // Idempotency keys for bank services: a request's key is claimed once with an LWT
 // (INSERT ... IF NOT EXISTS) in the service's `<keyspace>.idempotency` table; a retry
 // finds the claim and gets the id the first attempt chose, and a key reused for a
-// different request (another kind or fingerprint) is refused. Also the small helpers
-// every service repeats: fresh random ids and reading a cell of a result by name.
+// different request (another kind or fingerprint) is refused. Also fresh random ids,
+// which every service makes.
 // Thread-safety: IdempotencyKeys and IdGenerator may be used from any thread.
 #pragma once
 
@@ -61,8 +61,5 @@ class IdGenerator {
   std::mutex mu_;
   std::mt19937_64 rng_;  // guarded by mu_
 };
-
-// The cell `column` of row `row` in `rows`, or a null value when either is missing.
-const kit::StoreValue& cellOf(const kit::StoreRows& rows, size_t row, std::string_view column);
 
 }  // namespace sandbank::bank

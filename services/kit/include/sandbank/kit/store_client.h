@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -54,6 +57,8 @@ struct StoreRows {
 
   // Index of a column, or -1.
   int column(const std::string& name) const;
+  // The cell `column` of row `row`, or a null value when either is missing.
+  const StoreValue& cell(size_t row, std::string_view column) const;
 };
 
 struct StoreStatement {
@@ -72,6 +77,10 @@ class StoreClient {
   ~StoreClient();
 
   Result<StoreStatement> prepare(const std::string& cql, const std::string& keyspace = "");
+  // Prepares every (statement, cql) pair, filling the statements; the first error names
+  // its CQL. What every service does at start-up.
+  Status prepareAll(std::span<const std::pair<StoreStatement*, const char*>> statements,
+                    const std::string& keyspace);
   Result<StoreRows> execute(const StoreStatement& statement, const std::vector<StoreValue>& values,
                             const StoreCall& call = {});
   Result<StoreRows> execute(const std::string& cql, const std::vector<StoreValue>& values = {},
