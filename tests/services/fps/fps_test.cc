@@ -689,7 +689,9 @@ TEST_F(FpsTest, TwoInstancesFinishingOnePendingPaymentSettleItOnce) {
   sweeper.join();
   // The loser may find the settlement still being posted by the winner and say so.
   EXPECT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::UNAVAILABLE) << s.error_message();
-  EXPECT_EQ(swept.examined, 1);
+  // The sweeper examines the payment once, or not at all when the retry already closed
+  // it: which one wins the race is up to the scheduler.
+  EXPECT_LE(swept.examined, 1);
   EXPECT_EQ(get(p.payment_id()).state(), pb::PAYMENT_COMPLETED);
   EXPECT_EQ(balance("account:alice:main"), 7500);
   EXPECT_EQ(balance(kSuspense), 0);
