@@ -123,6 +123,7 @@ Status Ledger::init() {
 kit::StoreCall Ledger::call() const {
   kit::StoreCall c;
   c.consistency = options_.consistency;
+  c.coordinator = options_.coordinator;
   return c;
 }
 

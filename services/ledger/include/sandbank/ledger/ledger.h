@@ -35,6 +35,10 @@ struct LedgerOptions {
   std::string consistency = "LOCAL_QUORUM";
   int replication_factor = 3;  // for CREATE KEYSPACE IF NOT EXISTS
   std::string topic = "ledger.entrysets";
+  // Store node id that coordinates every request (0 = the client's round robin). Which
+  // replicas a quorum read consults depends on its coordinator, so tests that fault
+  // single replicas pin it to know which copies the ledger sees.
+  int coordinator = 0;
 };
 
 class Ledger {
