@@ -102,6 +102,16 @@ int runCli(int argc, char** argv) {
   load_cmd->add_option("--concurrency", load_opts.concurrency, "workers, one connection each")->capture_default_str();
   load_cmd->add_option("--edge", load_opts.edge, "host:port of the edge's HTTP API (default: ask the running simulator)");
 
+  SoakCommandOptions soak_opts;
+  auto* soak_cmd = app.add_subcommand("soak", "Run the bank under load and a seeded chaos monkey, then check nothing was lost");
+  soak_cmd->add_option("--duration", soak_opts.duration, "how long the chaos lasts, e.g. 60s or 10m")->capture_default_str();
+  soak_cmd->add_option("--seed", soak_opts.seed, "seeds the monkey and the load")->capture_default_str();
+  soak_cmd->add_option("--interval", soak_opts.interval, "time between faults")->capture_default_str();
+  soak_cmd->add_option("--rate", soak_opts.rate, "load operations per second")->capture_default_str();
+  soak_cmd->add_option("--customers", soak_opts.customers, "simulated customers")->capture_default_str();
+  soak_cmd->add_option("--bank", soak_opts.bank, "the manifest to bring up")->capture_default_str();
+  soak_cmd->add_option("--json", soak_opts.json, "also write the report here as JSON");
+
   RunCommandOptions run_opts;
   auto* run_cmd = app.add_subcommand("run", "Run scenario files against the bank (CI's entry point)");
   run_cmd->add_option("paths", run_opts.paths, ".js files or folders of them")->required();
@@ -142,6 +152,7 @@ int runCli(int argc, char** argv) {
     if (cmd->parsed()) return runServiceAction(client, name, service, signal);
   if (down->parsed()) return runDown(client);
   if (load_cmd->parsed()) return runLoadCommand(client, load_opts);
+  if (soak_cmd->parsed()) return runSoakCommand(soak_opts);
   if (run_cmd->parsed()) {
 #ifdef SANDBANK_HAVE_SCENARIOS
     return runScenarioCommand(run_opts);

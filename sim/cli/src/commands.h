@@ -73,6 +73,20 @@ struct LoadCommandOptions {
 };
 int runLoadCommand(const ClientOptions& c, const LoadCommandOptions& load);
 
+// `sandbank soak`: the bank in this process under load and a seeded chaos monkey, then
+// sim/soak's checks. Exit 0 when everything held, 1 on any violation, 2 on bad options
+// or a bank that would not start.
+struct SoakCommandOptions {
+  std::string bank = "bank.yaml";
+  std::string duration = "60s";
+  std::string interval = "3s";
+  uint64_t seed = 1;
+  double rate = 20;
+  int customers = 20;
+  std::string json;  // also write the report here as JSON
+};
+int runSoakCommand(const SoakCommandOptions& options);
+
 // `sandbank run`: scenarios against a bank brought up once (see scenarios/README.md).
 struct RunCommandOptions {
   std::vector<std::string> paths;
