@@ -22,6 +22,17 @@ grpc::Status badRequest(const std::string& why) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
 }
 
+// The longest time a request may name. Milliseconds become nanoseconds (Duration) and are
+// added to the clock, which overflows int64 past ~292 years; ten years is ample.
+constexpr int64_t kMaxRequestMs = 10LL * 365 * 24 * 3600 * 1000;
+
+// OK when `ms` is within [0, kMaxRequestMs]; otherwise a reason naming `field`.
+grpc::Status checkMs(int64_t ms, const char* field) {
+  if (ms >= 0 && ms <= kMaxRequestMs) return grpc::Status::OK;
+  return badRequest(std::string(field) + " must be between 0 and " + std::to_string(kMaxRequestMs) +
+                    " (ten years), got " + std::to_string(ms));
+}
+
 // Moves the strings out of a request the service owns (streaming reads).
 Record fromProto(pb::ProducerRecord&& in) {
   Record r;
@@ -253,6 +264,7 @@ class BusService final : public pb::Bus::Service {
     if (req->retention_ms() < 0 || req->retention_bytes() < 0) {
       return badRequest("retention_ms and retention_bytes must be >= 0 (0 = unlimited)");
     }
+    if (auto s = checkMs(req->retention_ms(), "retention_ms"); !s.ok()) return s;
     TopicConfig c;
     c.partitions = req->partitions() == 0 ? 1 : req->partitions();
     c.retention_time = std::chrono::milliseconds(req->retention_ms());
@@ -357,6 +369,7 @@ class BusService final : public pb::Bus::Service {
     using namespace std::chrono;
     switch (req->fault_case()) {
       case pb::FaultRequest::kDelayDelivery:
+        if (auto s = checkMs(req->delay_delivery().delay_ms(), "delay_delivery.delay_ms"); !s.ok()) return s;
         return toGrpc(broker_.delayDelivery(req->delay_delivery().group(),
                                             milliseconds(req->delay_delivery().delay_ms())));
       case pb::FaultRequest::kStallGroup:
@@ -368,6 +381,9 @@ class BusService final : public pb::Bus::Service {
         return toGrpc(broker_.loseProduceAcks(req->lose_produce_acks().topic(),
                                               req->lose_produce_acks().count()));
       case pb::FaultRequest::kLeaderUnavailable:
+        if (auto s = checkMs(req->leader_unavailable().duration_ms(), "leader_unavailable.duration_ms"); !s.ok()) {
+          return s;
+        }
         return toGrpc(broker_.makeLeaderUnavailable(
             {req->leader_unavailable().topic(), req->leader_unavailable().partition()},
             milliseconds(req->leader_unavailable().duration_ms())));

@@ -27,6 +27,10 @@ grpc::Status toGrpc(const Status& s) {
 
 grpc::Status badRequest(const std::string& why) { return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why); }
 
+// The longest time a request may name. Milliseconds become nanoseconds (Duration) and are
+// added to simulated latencies and clocks, which overflows int64 past ~292 years.
+constexpr int64_t kMaxRequestMs = 10LL * 365 * 24 * 3600 * 1000;  // ten years
+
 Value fromProto(const pb::TypedValue& v) {
   switch (v.value_case()) {
     case pb::TypedValue::kText: return Value::text(v.text());
@@ -153,7 +157,10 @@ class StoreServiceImpl final : public pb::Store::Service {
     return toGrpc(cluster_.nodeUp(NodeId(req->node())));
   }
   grpc::Status SetSlow(grpc::ServerContext*, const pb::SlowRequest* req, pb::Empty*) override {
-    if (req->added_latency_ms() < 0) return badRequest("added_latency_ms must not be negative");
+    if (req->added_latency_ms() < 0 || req->added_latency_ms() > kMaxRequestMs) {
+      return badRequest("added_latency_ms must be between 0 and " + std::to_string(kMaxRequestMs) +
+                        " (ten years), got " + std::to_string(req->added_latency_ms()));
+    }
     return toGrpc(cluster_.setSlow(NodeId(req->node()), std::chrono::milliseconds(req->added_latency_ms())));
   }
   grpc::Status SetIsolated(grpc::ServerContext*, const pb::IsolateRequest* req, pb::Empty*) override {
@@ -173,6 +180,10 @@ class StoreServiceImpl final : public pb::Store::Service {
     return grpc::Status::OK;
   }
   grpc::Status SetClientSkew(grpc::ServerContext*, const pb::ClientSkewRequest* req, pb::Empty*) override {
+    if (req->skew_ms() < -kMaxRequestMs || req->skew_ms() > kMaxRequestMs) {
+      return badRequest("skew_ms must be within ten years either way (+-" + std::to_string(kMaxRequestMs) +
+                        "), got " + std::to_string(req->skew_ms()));
+    }
     cluster_.setClientSkew(req->client_id(), std::chrono::milliseconds(req->skew_ms()));
     return grpc::Status::OK;
   }

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -135,6 +136,40 @@ TEST_F(BusGrpcTest, BadRequestsReturnAReasonAndKafkaNames) {
   Empty empty;
   grpc::ClientContext c4;
   EXPECT_EQ(stub_->InjectFault(&c4, fault, &empty).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Bad input for fuzz/bus_grpc: a time in milliseconds near INT64_MAX overflowed when it
+// became nanoseconds (undefined behaviour) instead of being refused.
+TEST_F(BusGrpcTest, TimesBeyondTenYearsAreRefusedWithTheFieldNamed) {
+  Empty empty;
+  CreateTopicRequest topic;
+  topic.set_name("t");
+  topic.set_retention_ms(INT64_MAX);
+  grpc::ClientContext c1;
+  grpc::Status s = stub_->CreateTopic(&c1, topic, &empty);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("retention_ms"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(broker_.describeTopic("t").ok());
+
+  topic.set_retention_ms(7LL * 24 * 3600 * 1000);  // a week, as Kafka defaults
+  grpc::ClientContext c2;
+  ASSERT_TRUE(stub_->CreateTopic(&c2, topic, &empty).ok());
+
+  FaultRequest leader;
+  leader.mutable_leader_unavailable()->set_topic("t");
+  leader.mutable_leader_unavailable()->set_duration_ms(INT64_MAX);
+  grpc::ClientContext c3;
+  s = stub_->InjectFault(&c3, leader, &empty);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("leader_unavailable.duration_ms"), std::string::npos) << s.error_message();
+
+  FaultRequest delay;
+  delay.mutable_delay_delivery()->set_group("g");
+  delay.mutable_delay_delivery()->set_delay_ms(INT64_MIN);
+  grpc::ClientContext c4;
+  s = stub_->InjectFault(&c4, delay, &empty);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("delay_delivery.delay_ms"), std::string::npos) << s.error_message();
 }
 
 TEST_F(BusGrpcTest, ConsumeStreamAnnouncesRebalanceAndOldGenerationCommitFails) {

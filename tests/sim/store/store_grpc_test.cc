@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "sandbank/core/clock.h"
 #include "sandbank/kit/store_client.h"
 #include "sandbank/store.grpc.pb.h"
@@ -146,6 +148,35 @@ TEST_F(StoreGrpcTest, AdminAndInspectionShowDivergentReplicasAndHints) {
   ::sandbank::store::NodeRequest nobody;
   nobody.set_node(42);
   EXPECT_EQ(stub_->NodeUp(&c6, nobody, &empty).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Bad input for fuzz/store_grpc: a latency or skew in milliseconds near INT64_MAX overflowed
+// when it became nanoseconds (undefined behaviour) instead of being refused.
+TEST_F(StoreGrpcTest, LatencyAndSkewBeyondTenYearsAreRefusedWithTheFieldNamed) {
+  ::sandbank::store::Empty empty;
+  SlowRequest slow;
+  slow.set_node(1);
+  slow.set_added_latency_ms(INT64_MAX);
+  grpc::ClientContext c1;
+  grpc::Status s = stub_->SetSlow(&c1, slow, &empty);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("added_latency_ms"), std::string::npos) << s.error_message();
+
+  ClientSkewRequest skew;
+  skew.set_client_id("test-client");
+  skew.set_skew_ms(INT64_MIN);
+  grpc::ClientContext c2;
+  s = stub_->SetClientSkew(&c2, skew, &empty);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("skew_ms"), std::string::npos) << s.error_message();
+
+  // Realistic values still go through.
+  skew.set_skew_ms(-60'000);
+  grpc::ClientContext c3;
+  EXPECT_TRUE(stub_->SetClientSkew(&c3, skew, &empty).ok());
+  slow.set_added_latency_ms(250);
+  grpc::ClientContext c4;
+  EXPECT_TRUE(stub_->SetSlow(&c4, slow, &empty).ok());
 }
 
 TEST_F(StoreGrpcTest, ExecutePagesThroughALargePartition) {
