@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -65,9 +68,14 @@ class Reader {
     if (!node.IsScalar()) return error(node, "expected " + what + " to be an integer");
     const std::string& s = node.Scalar();
     char* end = nullptr;
+    errno = 0;
     long v = std::strtol(s.c_str(), &end, 10);
     if (s.empty() || *end != '\0') return error(node, "expected " + what + " to be an integer, got '" + s + "'");
     if (v < min) return error(node, what + " must be at least " + std::to_string(min) + ", got " + s);
+    // Larger values would wrap around (4294967295 replicas would become -1).
+    if (errno == ERANGE || v > std::numeric_limits<int>::max()) {
+      return error(node, what + " must be at most " + std::to_string(std::numeric_limits<int>::max()) + ", got " + s);
+    }
     return static_cast<int>(v);
   }
 
@@ -76,7 +84,10 @@ class Reader {
     const std::string& s = node.Scalar();
     char* end = nullptr;
     double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || *end != '\0') return error(node, "expected " + what + " to be a number, got '" + s + "'");
+    // strtod also reads "nan" and "inf", which no setting can use.
+    if (s.empty() || *end != '\0' || !std::isfinite(v)) {
+      return error(node, "expected " + what + " to be a number, got '" + s + "'");
+    }
     return v;
   }
 

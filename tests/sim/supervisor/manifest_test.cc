@@ -155,6 +155,25 @@ TEST(Manifest, EmptyOrMissingServicesIsAnError) {
   EXPECT_THAT(errorOf("name: x\n"), HasSubstr("no 'services'"));
 }
 
+// Bad input the manifest fuzz target checks for: 4294967295 replicas wrapped to -1 and
+// was accepted, and a "nan" multiplier passed the "at least 1" check (NaN compares false).
+TEST(Manifest, NumbersThatDoNotFitOrAreNotFiniteAreErrors) {
+  auto service = [](const std::string& settings) {
+    return "services:\n  a:\n    command: /bin/true\n" + settings;
+  };
+  EXPECT_THAT(errorOf(service("    replicas: 4294967295\n")), HasSubstr("replicas must be at most 2147483647"));
+  EXPECT_THAT(errorOf(service("    replicas: 99999999999999999999\n")), HasSubstr("at most"));
+  EXPECT_THAT(errorOf(service("    restart: {policy: always, max_retries: 4294967296}\n")),
+              HasSubstr("restart.max_retries must be at most"));
+  EXPECT_THAT(errorOf(service("    restart: {policy: always, multiplier: nan}\n")),
+              HasSubstr("expected restart.multiplier to be a number, got 'nan'"));
+  EXPECT_THAT(errorOf(service("    restart: {policy: always, multiplier: inf}\n")), HasSubstr("got 'inf'"));
+  auto ok = parse(service("    replicas: 2147483647\n    restart: {policy: always, multiplier: 1.5}\n"));
+  ASSERT_TRUE(ok.ok()) << ok.status().toString();
+  EXPECT_EQ(ok->services[0].replicas, 2147483647);
+  EXPECT_DOUBLE_EQ(ok->services[0].restart.multiplier, 1.5);
+}
+
 TEST(ResolveCommand, FindsBareNamesInSearchDirsThenPath) {
   auto sh = resolveCommand("sh", "/nonexistent", {});
   ASSERT_TRUE(sh.ok()) << sh.status().toString();
