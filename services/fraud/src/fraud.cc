@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <random>
 #include <sstream>
 
 #include "sandbank/bank/card.grpc.pb.h"
@@ -17,7 +19,7 @@ namespace txpb = ::sandbank::bank::transaction;
 using kit::StoreValue;
 
 struct Fraud::Statements {
-  kit::StoreStatement read_payee, insert_payee;
+  kit::StoreStatement read_payee, insert_payee, write_attempt, read_attempts;
 };
 
 namespace {
@@ -100,8 +102,19 @@ Result<FraudRules> FraudRules::fromConfig(const kit::Config& config) {
   return r;
 }
 
+namespace {
+std::string instanceNonce() {
+  std::random_device rd;
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
+}
+constexpr const char* kindName(bool card) { return card ? "card" : "transfer"; }
+}  // namespace
+
 Fraud::Fraud(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock, FraudOptions options)
-    : store_(store), bus_(bus), clock_(clock), options_(std::move(options)), st_(std::make_unique<Statements>()) {}
+    : store_(store), bus_(bus), clock_(clock), options_(std::move(options)), st_(std::make_unique<Statements>()),
+      instance_(instanceNonce()) {}
 
 Fraud::~Fraud() { stopConsuming(); }
 
@@ -120,9 +133,17 @@ Status Fraud::init() {
     auto r = store_.execute(std::string(cql));
     if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
   }
+  // Rows outlive the window that can count them by one window, then expire.
+  const int64_t window_s = (options_.rules.velocity_window.count() + 999'999) / 1'000'000;
+  const std::string write_attempt =
+      "INSERT INTO velocity (account_id, window_start, attempt_id, at_us, kind, minor_units, currency, "
+      "transaction_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TTL " + std::to_string(2 * window_s + 1);
   const std::pair<kit::StoreStatement*, const char*> all[] = {
       {&st_->read_payee, "SELECT first_us FROM payees WHERE from_account_id = ? AND to_account_id = ?"},
       {&st_->insert_payee, "INSERT INTO payees (from_account_id, to_account_id, first_us) VALUES (?, ?, ?)"},
+      {&st_->write_attempt, write_attempt.c_str()},
+      {&st_->read_attempts, "SELECT attempt_id, at_us, kind, minor_units, currency, transaction_id FROM velocity "
+                            "WHERE account_id = ? AND window_start = ?"},
   };
   return store_.prepareAll(all, std::string(schema::kKeyspace));
 }
@@ -136,14 +157,85 @@ void Fraud::prune(std::deque<Attempt>& attempts, int64_t now_us) {
 }
 
 int64_t Fraud::countAndRecord(const std::string& account, Kind kind, const bank::Money& amount) {
+  ensureLoaded(account);
   const int64_t now = toMicros(clock_.now());
-  std::lock_guard lock(window_mu_);
-  auto& attempts = window_[account];
-  prune(attempts, now);
-  attempts.push_back(Attempt{now, kind, amount.minor_units(), amount.currency(), false});
-  const auto count = static_cast<int64_t>(attempts.size());
-  maybeSweep(now);
+  Attempt attempt{"a:" + instance_ + ":" + std::to_string(next_attempt_.fetch_add(1)), now, kind,
+                  amount.minor_units(), amount.currency(), false, ""};
+  int64_t count = 0;
+  {
+    std::lock_guard lock(window_mu_);
+    auto& attempts = window_[account];
+    prune(attempts, now);
+    attempts.push_back(attempt);
+    count = static_cast<int64_t>(attempts.size());
+    maybeSweep(now);
+  }
+  persist(account, attempt);
   return count;
+}
+
+int64_t Fraud::windowStart(int64_t at_us) const {
+  const int64_t w = options_.rules.velocity_window.count();
+  const int64_t r = at_us % w;
+  return at_us - (r < 0 ? r + w : r);
+}
+
+void Fraud::persist(const std::string& account, const Attempt& a) {
+  kit::StoreCall call;
+  call.consistency = options_.consistency;
+  call.timestamp_us = timestamps_.next(clock_);
+  auto r = store_.execute(st_->write_attempt,
+                          {StoreValue::text(account), StoreValue::integer(windowStart(a.at_us)), StoreValue::text(a.id),
+                           StoreValue::integer(a.at_us), StoreValue::text(kindName(a.kind == Kind::kCard)),
+                           StoreValue::integer(a.minor_units), StoreValue::text(a.currency),
+                           StoreValue::text(a.transaction_id)},
+                          call);
+  if (!r.ok()) {
+    kit::logWarn("could not store a velocity attempt; a restart would not count it",
+                 {{"account_id", account}, {"error", r.status().toString()}});
+  }
+}
+
+void Fraud::ensureLoaded(const std::string& account) {
+  {
+    std::lock_guard lock(window_mu_);
+    if (loaded_.count(account) != 0) return;
+  }
+  const int64_t now = toMicros(clock_.now());
+  const int64_t oldest = now - options_.rules.velocity_window.count();
+  kit::StoreCall call;
+  call.consistency = options_.consistency;
+  std::vector<Attempt> stored;
+  std::set<int64_t> windows = {windowStart(oldest + 1), windowStart(now)};
+  for (int64_t w : windows) {
+    auto r = store_.execute(st_->read_attempts, {StoreValue::text(account), StoreValue::integer(w)}, call);
+    if (!r.ok()) {
+      kit::logWarn("could not load the velocity window; counting from memory until it loads",
+                   {{"account_id", account}, {"error", r.status().toString()}});
+      return;
+    }
+    for (size_t i = 0; i < r->rows.size(); ++i) {
+      Attempt a;
+      a.id = r->cell(i, "attempt_id").s;
+      a.at_us = r->cell(i, "at_us").i;
+      a.kind = r->cell(i, "kind").s == "card" ? Kind::kCard : Kind::kTransfer;
+      a.minor_units = r->cell(i, "minor_units").i;
+      a.currency = r->cell(i, "currency").s;
+      a.transaction_id = r->cell(i, "transaction_id").s;
+      a.confirmed = !a.transaction_id.empty();
+      if (a.at_us > oldest) stored.push_back(std::move(a));
+    }
+  }
+  std::lock_guard lock(window_mu_);
+  if (!loaded_.insert(account).second) return;  // another thread merged it meanwhile
+  auto& attempts = window_[account];
+  for (Attempt& a : stored) {
+    if (std::any_of(attempts.begin(), attempts.end(), [&](const Attempt& m) { return m.id == a.id; })) continue;
+    // Several rows may name one transaction (the instance that scored it, and every
+    // instance that only saw it on the bus): it counts once.
+    if (a.confirmed && !seen_transactions_.emplace(a.transaction_id, a.at_us).second) continue;
+    attempts.push_back(std::move(a));
+  }
 }
 
 void Fraud::maybeSweep(int64_t now_us) {
@@ -151,7 +243,12 @@ void Fraud::maybeSweep(int64_t now_us) {
   recorded_since_sweep_ = 0;
   for (auto it = window_.begin(); it != window_.end();) {
     prune(it->second, now_us);
-    it = it->second.empty() ? window_.erase(it) : std::next(it);
+    if (!it->second.empty()) {
+      ++it;
+      continue;
+    }
+    loaded_.erase(it->first);  // nothing of it in the window: load afresh on its next touch
+    it = window_.erase(it);
   }
   const int64_t oldest = now_us - options_.rules.velocity_window.count();
   for (auto it = seen_transactions_.begin(); it != seen_transactions_.end();) {
@@ -176,19 +273,33 @@ void Fraud::observe(const txpb::TransactionEvent& event) {
   const int64_t at = t.created_at_us() != 0 ? t.created_at_us() : (event.at_us() != 0 ? event.at_us() : now);
   if (at <= now - options_.rules.velocity_window.count()) return;  // already out of the window
   const int64_t units = -t.amount().minor_units();
-  std::lock_guard lock(window_mu_);
-  if (!seen_transactions_.emplace(t.transaction_id(), at).second) return;  // a duplicate delivery
-  ++observed_;
-  maybeSweep(now);
-  auto& attempts = window_[t.account_id()];
-  prune(attempts, now);
-  for (Attempt& a : attempts) {
-    if (!a.confirmed && a.kind == kind && a.minor_units == units && a.currency == t.amount().currency()) {
-      a.confirmed = true;  // the attempt this instance scored became this transaction
-      return;
+  ensureLoaded(t.account_id());  // first: the store may already know this transaction
+  Attempt changed;
+  {
+    std::lock_guard lock(window_mu_);
+    if (!seen_transactions_.emplace(t.transaction_id(), at).second) return;  // a duplicate delivery
+    ++observed_;
+    maybeSweep(now);
+    auto& attempts = window_[t.account_id()];
+    prune(attempts, now);
+    Attempt* matched = nullptr;
+    for (Attempt& a : attempts) {
+      if (!a.confirmed && a.kind == kind && a.minor_units == units && a.currency == t.amount().currency()) {
+        matched = &a;  // the attempt this instance scored became this transaction
+        break;
+      }
+    }
+    if (matched != nullptr) {
+      matched->confirmed = true;
+      matched->transaction_id = t.transaction_id();
+      changed = *matched;
+    } else {
+      attempts.push_back(Attempt{"t:" + t.transaction_id(), at, kind, units, t.amount().currency(), true,
+                                 t.transaction_id()});
+      changed = attempts.back();
     }
   }
-  attempts.push_back(Attempt{at, kind, units, t.amount().currency(), true});
+  persist(t.account_id(), changed);
 }
 
 Status Fraud::startConsuming(kit::BusConsumerOptions options) {
@@ -220,6 +331,7 @@ int64_t Fraud::observedTransactions() const {
 }
 
 int64_t Fraud::velocityCount(const std::string& account_id) {
+  ensureLoaded(account_id);
   const int64_t now = toMicros(clock_.now());
   std::lock_guard lock(window_mu_);
   auto it = window_.find(account_id);

@@ -1,8 +1,9 @@
 // The fraud service over real gRPC with the store and bus in-process and a fake card
 // service: each rule firing and not firing, the velocity window sliding on the
 // ManualClock and fed from transaction.events (duplicates counted once, a scored attempt
-// not counted twice), verdicts at the block threshold, decisions on fraud.decisions,
-// and bad requests answered with the field.
+// not counted twice), the window kept in the store across a restart and across
+// instances, verdicts at the block threshold, decisions on fraud.decisions, and bad
+// requests answered with the field.
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
@@ -135,6 +136,36 @@ class FraudTest : public ::testing::Test {
       std::this_thread::sleep_for(5ms);
     }
     return false;
+  }
+
+  // Stops this instance as a process exit would (its memory goes) and opens a new one
+  // on the same store.
+  void restart(FraudRules rules) {
+    fraud_->stopConsuming();
+    server_->Shutdown();
+    server_.reset();
+    fraud_.reset();
+    open(std::move(rules));
+  }
+  std::unique_ptr<Fraud> another(FraudRules rules) {
+    FraudOptions options;
+    options.rules = std::move(rules);
+    auto f = Fraud::open(*env_.store_, nullptr, env_.clock_, options);
+    EXPECT_TRUE(f.ok()) << f.status().toString();
+    return f.ok() ? std::move(f).value() : nullptr;
+  }
+  txpb::TransactionEvent cardPayment(const std::string& id, const std::string& account, int64_t minor) {
+    txpb::TransactionEvent ev;
+    auto* t = ev.mutable_transaction();
+    t->set_transaction_id(id);
+    t->set_account_id(account);
+    t->mutable_amount()->set_minor_units(minor);
+    t->mutable_amount()->set_currency("GBP");
+    t->set_kind("card");
+    t->set_state(txpb::PENDING);
+    t->set_created_at_us(toMicros(env_.clock_.now()));
+    ev.set_at_us(toMicros(env_.clock_.now()));
+    return ev;
   }
 
   bank::testing::BankTestEnv env_;
@@ -283,6 +314,68 @@ TEST_F(FraudTest, EventsOlderThanTheWindowAreIgnored) {
   ASSERT_TRUE(caughtUp());
   EXPECT_EQ(fraud_->observedTransactions(), 0);
   EXPECT_EQ(fraud_->velocityCount("acc-1"), 0);
+}
+
+TEST_F(FraudTest, ARestartedInstanceStillCountsTheAttemptsOfTheWindow) {
+  open(testRules());  // more than 3 in a minute
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(fired(authorise("acc-1", 100), "velocity"));
+    env_.clock_.advance(10s);
+  }
+  // t = 30 s: the process restarts and has no memory of its own.
+  restart(testRules());
+  EXPECT_EQ(fraud_->velocityCount("acc-1"), 3);
+  pb::Score fourth = authorise("acc-1", 100);
+  EXPECT_TRUE(fired(fourth, "velocity"));
+  EXPECT_NE(fourth.reason().find("4 attempts"), std::string::npos) << fourth.reason();
+  // t = 75 s, after another restart: the window still slides over the stored attempts
+  // (those at 0 s and 10 s have left it; 20 s and the fourth, at 30 s, remain).
+  env_.clock_.advance(45s);
+  restart(testRules());
+  EXPECT_EQ(fraud_->velocityCount("acc-1"), 2);
+  EXPECT_EQ(fraud_->velocityCount("acc-2"), 0) << "another account is unaffected";
+  env_.clock_.advance(10min);
+  restart(testRules());
+  EXPECT_EQ(fraud_->velocityCount("acc-1"), 0);
+}
+
+TEST_F(FraudTest, AfterARestartATransactionIsStillCountedOnceAndItsRedeliveryIgnored) {
+  open(testRules());
+  consume();
+  authorise("acc-1", 4200);                             // scored here...
+  publishTransaction("tx-a", "acc-1", -4200, "card");  // ...and then seen as this transaction
+  publishTransaction("tx-b", "acc-1", -999, "card");   // made through another instance
+  ASSERT_TRUE(caughtUp());
+  EXPECT_EQ(fraud_->velocityCount("acc-1"), 2);
+  restart(testRules());
+  EXPECT_EQ(fraud_->velocityCount("acc-1"), 2);
+  // The restarted consumer is handed both again (at-least-once): neither counts twice.
+  consume();
+  publishTransaction("tx-a", "acc-1", -4200, "card");
+  publishTransaction("tx-b", "acc-1", -999, "card");
+  ASSERT_TRUE(caughtUp());
+  EXPECT_EQ(fraud_->velocityCount("acc-1"), 2);
+  EXPECT_EQ(fraud_->observedTransactions(), 0) << "both were already known from the store";
+}
+
+TEST_F(FraudTest, ATransactionStoredByTwoInstancesCountsOnceForAThird) {
+  open(testRules());
+  auto b = another(testRules());
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->velocityCount("acc-1"), 0);  // B has loaded acc-1 already, while it was empty
+  authorise("acc-1", 4200);                 // A scores a payment...
+  b->observe(cardPayment("tx-a", "acc-1", -4200));        // ...B sees it on the bus: its own row
+  fraud_->observe(cardPayment("tx-a", "acc-1", -4200));   // A sees it become tx-a: A's row names it
+  EXPECT_EQ(fraud_->velocityCount("acc-1"), 1);
+  EXPECT_EQ(b->velocityCount("acc-1"), 1);
+  auto c = another(testRules());
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->velocityCount("acc-1"), 1) << "two rows name tx-a; it is one payment";
+  // An attempt A scored that never became a transaction (declined, say) still counts.
+  authorise("acc-1", 50);
+  auto d = another(testRules());
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->velocityCount("acc-1"), 2);
 }
 
 TEST_F(FraudTest, NewPayeeFiresOnTheFirstLargeTransferOnly) {

@@ -3,13 +3,17 @@
 // the risk is their sum capped at 100 and the verdict is BLOCK at or above a threshold.
 // Velocity counts money-out activity per account in a sliding window of the simulated
 // clock, fed both by this instance's own scoring calls and by `transaction.events`
-// (so it sees what other instances and other services did). Known payees live in the
-// store (keyspace `fraud`, sandbank/bankcore/fraud_schema.h). Every decision is published
-// on `fraud.decisions`, keyed by account id.
+// (so it sees what other instances and other services did). Every attempt is also
+// written to the store, bucketed by account and window, and an account's window is
+// loaded from there the first time an instance touches it, so a restart does not reset
+// velocity. Known payees live in the store too (keyspace `fraud`,
+// sandbank/bankcore/fraud_schema.h). Every decision is published on `fraud.decisions`,
+// keyed by account id.
 // Thread-safety: every method may be called concurrently; the velocity window is guarded
 // by window_mu_, the known-payee cache by payees_mu_.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -24,6 +28,7 @@
 
 #include "sandbank/bank/fraud.pb.h"
 #include "sandbank/bank/transaction.pb.h"
+#include "sandbank/bankcore/write_timestamps.h"
 #include "sandbank/core/clock.h"
 #include "sandbank/core/result.h"
 #include "sandbank/kit/bus_client.h"
@@ -113,18 +118,28 @@ class Fraud {
  private:
   enum class Kind { kCard, kTransfer };
   struct Attempt {
+    std::string id;  // its row's attempt_id (see fraud_schema.h)
     int64_t at_us = 0;
     Kind kind = Kind::kCard;
     int64_t minor_units = 0;
     std::string currency;
     bool confirmed = false;  // seen on transaction.events (else scored here, not yet seen)
+    std::string transaction_id;  // when confirmed
   };
 
   Fraud(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock, FraudOptions options);
   Status init();
   // Counts the attempts in the window for `account` (pruning older ones) and records a
-  // new unconfirmed one.
+  // new unconfirmed one, in memory and in the store.
   int64_t countAndRecord(const std::string& account, Kind kind, const bank::Money& amount);
+  // The first time this instance touches `account`: merges the attempts the store holds
+  // for the window ending now into window_ (once per attempt and per transaction). A
+  // store error is logged and the load retried on the next touch.
+  void ensureLoaded(const std::string& account);
+  // Writes (or rewrites, when confirmed) one attempt's row; errors are logged: a lost row
+  // only makes a restarted instance count less.
+  void persist(const std::string& account, const Attempt& attempt);
+  int64_t windowStart(int64_t at_us) const;
   void prune(std::deque<Attempt>& attempts, int64_t now_us);
   // Every 4096 records, drops empty accounts and forgotten transaction ids. Needs window_mu_.
   void maybeSweep(int64_t now_us);
@@ -147,6 +162,10 @@ class Fraud {
   std::map<std::string, int64_t> seen_transactions_;  // transaction id -> at_us; guarded by window_mu_
   int64_t observed_ = 0;                              // guarded by window_mu_
   int64_t recorded_since_sweep_ = 0;                  // guarded by window_mu_
+  std::unordered_set<std::string> loaded_;  // accounts merged from the store; guarded by window_mu_
+  const std::string instance_;              // nonce in the ids of attempts scored here
+  std::atomic<uint64_t> next_attempt_{0};
+  bank::WriteTimestamps timestamps_;
 
   std::mutex payees_mu_;
   std::unordered_set<std::string> known_payees_;  // "from\nto"; guarded by payees_mu_
