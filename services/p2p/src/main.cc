@@ -30,8 +30,14 @@ int main() {
   if (!rt.ok()) return fail("cannot start", rt.status());
   auto transfers = sandbank::p2p::Transfers::open(*rt->store, rt->bus.get(), sandbank::kit::clock(), *options);
   if (!transfers.ok()) return fail("cannot open the transfers", transfers.status());
+  auto sweep = config.getDuration("P2P_SWEEP_INTERVAL", std::chrono::seconds(5));
+  if (!sweep.ok()) return fail("bad p2p settings", sweep.status());
   auto service = sandbank::p2p::makeP2pGrpcService(**transfers);
   server.addService(service.get());
   if (auto s = server.start(); !s.ok()) return fail("cannot start", s);
-  return server.wait();
+  const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(*sweep);
+  if (interval.count() > 0) (*transfers)->startSweeper(interval);
+  const int rc = server.wait();
+  (*transfers)->stopSweeper();
+  return rc;
 }

@@ -87,6 +87,10 @@ Result<TransfersOptions> TransfersOptions::fromConfig(const kit::Config& config)
   auto upstream = config.getDuration("P2P_UPSTREAM_TIMEOUT", o.upstream_timeout);
   if (!upstream.ok()) return upstream.status();
   o.upstream_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*upstream);
+  auto pending = config.getDuration("P2P_PENDING_TIMEOUT", o.pending_timeout);
+  if (!pending.ok()) return pending.status();
+  if (pending->count() <= 0) return InvalidArgument("P2P_PENDING_TIMEOUT must be positive");
+  o.pending_timeout = std::chrono::duration_cast<std::chrono::microseconds>(*pending);
   return o;
 }
 
@@ -94,7 +98,7 @@ Transfers::Transfers(kit::StoreClient& store, kit::BusProducer* bus, const Clock
     : store_(store), bus_(bus), clock_(clock), options_(std::move(options)), st_(std::make_unique<Statements>()),
       stubs_(std::make_unique<Stubs>()) {}
 
-Transfers::~Transfers() = default;
+Transfers::~Transfers() { stopSweeper(); }
 
 Result<std::unique_ptr<Transfers>> Transfers::open(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock,
                                                    TransfersOptions options) {
@@ -133,6 +137,10 @@ Status Transfers::init() {
   auto keys = bank::IdempotencyKeys::open(store_, schema::kKeyspace, options_.consistency, clock_);
   if (!keys.ok()) return keys.status();
   keys_ = std::move(keys).value();
+  auto open = bank::OpenItems::open(store_, schema::kKeyspace, schema::kOpenTable, options_.consistency, clock_,
+                                    schema::kOpenBuckets);
+  if (!open.ok()) return open.status();
+  open_ = std::move(open).value();
   return OkStatus();
 }
 
@@ -156,6 +164,10 @@ std::string ledgerKey(const std::string& transfer_id) { return "p2p:" + transfer
 
 Status Transfers::write(const Row& row) {
   const pb::TransferRecord& t = row.record;
+  const bool pending = t.state() == pb::TRANSFER_PENDING;
+  // Listed before the PENDING row exists and taken off after the final one, so no
+  // pending transfer is ever off the list.
+  if (pending) SANDBANK_RETURN_IF_ERROR(open_->add(t.transfer_id()));
   auto w = store_.execute(
       st_->insert,
       {StoreValue::text(t.transfer_id()), StoreValue::text(row.idempotency_key), StoreValue::text(t.from_account_id()),
@@ -165,7 +177,15 @@ Status Transfers::write(const Row& row) {
        StoreValue::text(ledgerKey(t.transfer_id())), StoreValue::integer(row.floor),
        StoreValue::integer(t.created_at_us()), StoreValue::integer(toMicros(clock_.now()))},
       writeCall());
-  return w.ok() ? OkStatus() : w.status().withContext("writing transfer " + t.transfer_id());
+  if (!w.ok()) return w.status().withContext("writing transfer " + t.transfer_id());
+  if (!pending && row.listed) {
+    // The transfer is final whatever happens here; a stale listing only costs the
+    // sweeper a read.
+    if (Status s = open_->remove(t.transfer_id()); !s.ok()) {
+      kit::logWarn("p2p: finished transfer stays on the open list", {{"error", s.toString()}});
+    }
+  }
+  return OkStatus();
 }
 
 Result<Transfers::Row> Transfers::read(const std::string& transfer_id) {
@@ -186,6 +206,7 @@ Result<Transfers::Row> Transfers::read(const std::string& transfer_id) {
   t.set_created_at_us(r->cell(0, "created_us").i);
   row.idempotency_key = r->cell(0, "idempotency_key").s;
   row.floor = r->cell(0, "floor_minor_units").i;
+  row.listed = t.state() == pb::TRANSFER_PENDING;
   return row;
 }
 
@@ -290,6 +311,7 @@ Result<pb::TransferRecord> Transfers::createTransfer(const pb::CreateTransferReq
     return finish(std::move(row));
   }
   t.set_state(pb::TRANSFER_PENDING);
+  row.listed = true;
   SANDBANK_RETURN_IF_ERROR(write(row));
   return post(std::move(row));
 }
@@ -340,6 +362,27 @@ Result<pb::TransferRecord> Transfers::finish(Row row) {
   SANDBANK_RETURN_IF_ERROR(write(row));
   return row.record;
 }
+
+Result<bool> Transfers::resolve(const std::string& transfer_id) {
+  auto row = read(transfer_id);
+  if (row.status().code() == StatusCode::kNotFound) return true;  // listed, then stopped: nothing moved
+  if (!row.ok()) return row.status();
+  if (row->record.state() != pb::TRANSFER_PENDING) return true;  // finished, but still listed
+  kit::logInfo("p2p sweeper: finishing a transfer left pending",
+               {{"transfer_id", transfer_id}, {"from", row->record.from_account_id()}});
+  SANDBANK_ASSIGN_OR_RETURN(pb::TransferRecord done, post(std::move(row).value()));
+  return done.state() != pb::TRANSFER_PENDING;
+}
+
+bank::SweepReport Transfers::sweepOnce() {
+  return open_->sweep(options_.pending_timeout, [this](const std::string& id) { return resolve(id); });
+}
+
+void Transfers::startSweeper(std::chrono::milliseconds interval) {
+  sweeper_.start("p2p", interval, [this] { return sweepOnce(); });
+}
+
+void Transfers::stopSweeper() { sweeper_.stop(); }
 
 Status Transfers::publish(const pb::TransferRecord& t) {
   if (bus_ == nullptr) return OkStatus();

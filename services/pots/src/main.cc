@@ -30,8 +30,14 @@ int main() {
   if (!rt.ok()) return fail("cannot start", rt.status());
   auto pots = sandbank::pots::Pots::open(*rt->store, rt->bus.get(), sandbank::kit::clock(), *options);
   if (!pots.ok()) return fail("cannot open the pots", pots.status());
+  auto sweep = config.getDuration("POTS_SWEEP_INTERVAL", std::chrono::seconds(5));
+  if (!sweep.ok()) return fail("bad pots settings", sweep.status());
   auto service = sandbank::pots::makePotsGrpcService(**pots);
   server.addService(service.get());
   if (auto s = server.start(); !s.ok()) return fail("cannot start", s);
-  return server.wait();
+  const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(*sweep);
+  if (interval.count() > 0) (*pots)->startSweeper(interval);
+  const int rc = server.wait();
+  (*pots)->stopSweeper();
+  return rc;
 }

@@ -55,6 +55,10 @@ Result<PotsOptions> PotsOptions::fromConfig(const kit::Config& config) {
   auto upstream = config.getDuration("POTS_UPSTREAM_TIMEOUT", o.upstream_timeout);
   if (!upstream.ok()) return upstream.status();
   o.upstream_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*upstream);
+  auto pending = config.getDuration("POTS_PENDING_TIMEOUT", o.pending_timeout);
+  if (!pending.ok()) return pending.status();
+  if (pending->count() <= 0) return InvalidArgument("POTS_PENDING_TIMEOUT must be positive");
+  o.pending_timeout = std::chrono::duration_cast<std::chrono::microseconds>(*pending);
   return o;
 }
 
@@ -62,7 +66,7 @@ Pots::Pots(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock, P
     : store_(store), bus_(bus), clock_(clock), options_(std::move(options)), st_(std::make_unique<Statements>()),
       stubs_(std::make_unique<Stubs>()) {}
 
-Pots::~Pots() = default;
+Pots::~Pots() { stopSweeper(); }
 
 Result<std::unique_ptr<Pots>> Pots::open(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock,
                                          PotsOptions options) {
@@ -97,6 +101,10 @@ Status Pots::init() {
   auto keys = bank::IdempotencyKeys::open(store_, schema::kKeyspace, options_.consistency, clock_);
   if (!keys.ok()) return keys.status();
   keys_ = std::move(keys).value();
+  auto open = bank::OpenItems::open(store_, schema::kKeyspace, schema::kOpenTable, options_.consistency, clock_,
+                                    schema::kOpenBuckets);
+  if (!open.ok()) return open.status();
+  open_ = std::move(open).value();
   return OkStatus();
 }
 
@@ -249,6 +257,7 @@ Result<pb::MoveResponse> Pots::move(const pb::MoveRequest& request, Direction di
   m.minor_units = request.amount().minor_units();
   m.currency = currency;
   m.state = kPending;
+  m.listed = true;
   m.created_us = toMicros(clock_.now());
   if (direction == Direction::kDeposit) {
     // The main account pays: it must be active and stay above -overdraft.
@@ -337,10 +346,16 @@ Result<Pots::Move> Pots::readMove(const std::string& move_id) {
   m.entryset_id = r->cell(0, "entryset_id").s;
   m.reason = r->cell(0, "reason").s;
   m.created_us = r->cell(0, "created_us").i;
+  m.pot.set_pot_id(r->cell(0, "pot_id").s);
+  m.listed = m.state == kPending;
   return m;
 }
 
 Status Pots::writeMove(const Move& m) {
+  const bool pending = m.state == kPending;
+  // Listed before the pending row exists and taken off after the final one, so no
+  // pending move is ever off the list.
+  if (pending) SANDBANK_RETURN_IF_ERROR(open_->add(m.move_id));
   auto w = store_.execute(
       st_->insert_move,
       {StoreValue::text(m.move_id), StoreValue::text(m.idempotency_key), StoreValue::text(m.pot.pot_id()),
@@ -350,8 +365,40 @@ Status Pots::writeMove(const Move& m) {
        StoreValue::text(m.state), StoreValue::text(m.entryset_id), StoreValue::text(m.reason),
        StoreValue::integer(m.created_us)},
       writeCall());
-  return w.ok() ? OkStatus() : w.status().withContext("writing move " + m.move_id);
+  if (!w.ok()) return w.status().withContext("writing move " + m.move_id);
+  if (!pending && m.listed) {
+    // The move is final whatever happens here; a stale listing only costs the sweeper a read.
+    if (Status s = open_->remove(m.move_id); !s.ok()) {
+      kit::logWarn("pots: finished move stays on the open list", {{"error", s.toString()}});
+    }
+  }
+  return OkStatus();
 }
+
+Result<bool> Pots::resolve(const std::string& move_id) {
+  auto m = readMove(move_id);
+  if (m.status().code() == StatusCode::kNotFound) return true;  // listed, then stopped: nothing moved
+  if (!m.ok()) return m.status();
+  if (m->state != kPending) return true;  // finished, but still listed
+  SANDBANK_ASSIGN_OR_RETURN(m->pot, get(m->pot.pot_id()));
+  kit::logInfo("pots sweeper: finishing a move left pending", {{"move_id", move_id}, {"pot_id", m->pot.pot_id()}});
+  auto done = post(std::move(m).value(), false);
+  if (done.ok()) return true;
+  // A refusal (insufficient funds) is final too: post() recorded it before answering.
+  SANDBANK_ASSIGN_OR_RETURN(Move after, readMove(move_id));
+  if (after.state != kPending) return true;
+  return done.status();
+}
+
+bank::SweepReport Pots::sweepOnce() {
+  return open_->sweep(options_.pending_timeout, [this](const std::string& id) { return resolve(id); });
+}
+
+void Pots::startSweeper(std::chrono::milliseconds interval) {
+  sweeper_.start("pots", interval, [this] { return sweepOnce(); });
+}
+
+void Pots::stopSweeper() { sweeper_.stop(); }
 
 Status Pots::publish(pb::PotEvent::Kind kind, const pb::Pot& pot, const Move* move) {
   if (bus_ == nullptr) return OkStatus();

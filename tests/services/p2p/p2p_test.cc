@@ -2,13 +2,18 @@
 // fraud and ledger services: a transfer posts one EntrySet and publishes one event per
 // side; a retry returns the original with replayed = true and never posts twice (also
 // after a lost ledger answer); insufficient funds and fraud blocks are declined; a slow
-// fraud service is handled by the explicit policy; bad requests name the field.
+// fraud service is handled by the explicit policy; bad requests name the field; the
+// recovery sweeper finishes a transfer left PENDING once, also with two instances racing.
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+
+#include <thread>
 
 #include "../bankcore/bank_test_env.h"
 #include "fake_upstreams.h"
 #include "sandbank/bank/p2p.grpc.pb.h"
+#include "sandbank/bankcore/money.h"
+#include "sandbank/bankcore/p2p_schema.h"
 #include "sandbank/ledger/ledger.h"
 #include "sandbank/ledger/ledger_service.h"
 #include "sandbank/p2p/p2p_service.h"
@@ -89,6 +94,33 @@ class P2pTest : public ::testing::Test {
       out.push_back(ev);
     }
     return out;
+  }
+
+  // The transfer id the key `key` was claimed for (the call that claimed it failed, so
+  // its answer carried none).
+  std::string transferIdOf(const std::string& key) {
+    auto r = env_.store_->execute("SELECT result_id FROM p2p.idempotency WHERE idempotency_key = ?",
+                                  {kit::StoreValue::text(key)}, quorum());
+    EXPECT_TRUE(r.ok() && r->rows.size() == 1) << (r.ok() ? "no claim for " + key : r.status().toString());
+    return r.ok() && !r->rows.empty() ? r->cell(0, "result_id").s : "";
+  }
+
+  // Listed transfers, over every bucket.
+  int listedOpen() {
+    int n = 0;
+    for (int b = 0; b < bank::p2p_schema::kOpenBuckets; ++b) {
+      auto r = env_.store_->execute("SELECT item_id FROM p2p.open_transfers WHERE bucket = ?",
+                                    {kit::StoreValue::integer(b)}, quorum());
+      EXPECT_TRUE(r.ok()) << r.status().toString();
+      if (r.ok()) n += static_cast<int>(r->rows.size());
+    }
+    return n;
+  }
+
+  static kit::StoreCall quorum() {
+    kit::StoreCall c;
+    c.consistency = "LOCAL_QUORUM";
+    return c;
   }
 
   bank::testing::BankTestEnv env_;
@@ -305,6 +337,132 @@ TEST_F(P2pTest, BadRequestsAreRefusedWithTheField) {
   get.set_transfer_id("tr_missing");
   grpc::ClientContext ctx;
   EXPECT_EQ(stub_->GetTransfer(&ctx, get, &t).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(P2pTest, SweeperFinishesATransferWhoseLedgerAnswerWasLostExactlyOnce) {
+  open();
+  // The posting happens, its answer is lost and the caller never retries: PENDING.
+  ledger_.loseAnswers(1);
+  pb::TransferRecord t;
+  EXPECT_EQ(send("k-1", "alice", "bob", 2500, &t).error_code(), grpc::StatusCode::UNAVAILABLE);
+  const std::string id = transferIdOf("k-1");
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(listedOpen(), 1);
+
+  bank::SweepReport young = transfers_->sweepOnce();
+  EXPECT_EQ(young.examined, 1);
+  EXPECT_EQ(young.resolved, 0) << "a transfer younger than the pending timeout may still be in flight";
+  EXPECT_EQ(ledger_.calls(), 1);
+
+  env_.clock_.advance(std::chrono::minutes(2));
+  bank::SweepReport swept = transfers_->sweepOnce();
+  EXPECT_EQ(swept.resolved, 1);
+  auto after = transfers_->getTransfer(id);
+  ASSERT_TRUE(after.ok()) << after.status().toString();
+  EXPECT_EQ(after->state(), pb::TRANSFER_COMPLETED);
+  EXPECT_EQ(ledger_.posted().size(), 1u) << "the sweep re-sent the same posting; the ledger applied it once";
+  EXPECT_EQ(ledger_.balance("account:alice:main"), 7500);
+  EXPECT_EQ(ledger_.balance("account:bob:main"), 2500);
+  EXPECT_EQ(events().size(), 2u);
+  EXPECT_EQ(listedOpen(), 0);
+
+  // Nothing left for a later sweep, and the caller's late retry gets the same transfer.
+  EXPECT_EQ(transfers_->sweepOnce().examined, 0);
+  ASSERT_TRUE(send("k-1", "alice", "bob", 2500, &t).ok());
+  EXPECT_TRUE(t.replayed());
+  EXPECT_EQ(t.transfer_id(), id);
+  EXPECT_EQ(ledger_.posted().size(), 1u);
+  EXPECT_EQ(ledger_.calls(), 2);
+}
+
+TEST_F(P2pTest, SweeperDeclinesAPendingTransferThePayerCanNoLongerAfford) {
+  open();
+  ledger_.refuse(1);  // the ledger was down: nothing posted, the transfer stays PENDING
+  pb::TransferRecord t;
+  EXPECT_EQ(send("k-1", "alice", "bob", 2500, &t).error_code(), grpc::StatusCode::UNAVAILABLE);
+  const std::string id = transferIdOf("k-1");
+  ledger_.setBalance("account:alice:main", 1000);  // spent meanwhile
+  env_.clock_.advance(std::chrono::minutes(2));
+  EXPECT_EQ(transfers_->sweepOnce().resolved, 1);
+  auto after = transfers_->getTransfer(id);
+  ASSERT_TRUE(after.ok()) << after.status().toString();
+  EXPECT_EQ(after->state(), pb::TRANSFER_DECLINED);
+  EXPECT_EQ(after->decline_reason(), "insufficient_funds");
+  EXPECT_TRUE(ledger_.posted().empty());
+  EXPECT_EQ(ledger_.balance("account:bob:main"), 0);
+  EXPECT_EQ(listedOpen(), 0);
+}
+
+TEST_F(P2pTest, SweeperKeepsATransferListedWhileTheLedgerIsDownAndFinishesItLater) {
+  open();
+  ledger_.refuse(2);  // the first attempt and the first sweep both meet the outage
+  pb::TransferRecord t;
+  EXPECT_EQ(send("k-1", "alice", "bob", 2500, &t).error_code(), grpc::StatusCode::UNAVAILABLE);
+  env_.clock_.advance(std::chrono::minutes(2));
+  bank::SweepReport failed = transfers_->sweepOnce();
+  EXPECT_EQ(failed.failed, 1);
+  EXPECT_EQ(listedOpen(), 1);
+  // The failed sweep released its claim: the next one does not wait for it to lapse.
+  bank::SweepReport done = transfers_->sweepOnce();
+  EXPECT_EQ(done.resolved, 1);
+  EXPECT_EQ(ledger_.posted().size(), 1u);
+  EXPECT_EQ(ledger_.balance("account:bob:main"), 2500);
+}
+
+TEST_F(P2pTest, SweeperDropsAListingWhoseTransferWasNeverWrittenAndOneAlreadyFinished) {
+  open();
+  // A process listed a transfer and died before writing its row (no money moved), and
+  // another finished a transfer and died before taking it off the list.
+  pb::TransferRecord t;
+  ASSERT_TRUE(send("k-done", "alice", "bob", 100, &t).ok());
+  for (const std::string& id : {std::string("tr_never_written"), t.transfer_id()}) {
+    ASSERT_TRUE(env_.tamper("INSERT INTO p2p.open_transfers (bucket, item_id, since_us, claimed_us) VALUES (" +
+                            std::to_string(bank::bucketOf(id, bank::p2p_schema::kOpenBuckets)) + ", '" + id +
+                            "', " + std::to_string(toMicros(env_.clock_.now())) + ", 0)")
+                    .ok());
+  }
+  ASSERT_EQ(listedOpen(), 2);
+  env_.clock_.advance(std::chrono::minutes(2));
+  bank::SweepReport r = transfers_->sweepOnce();
+  EXPECT_EQ(r.resolved, 2);
+  EXPECT_EQ(listedOpen(), 0);
+  EXPECT_EQ(ledger_.posted().size(), 1u) << "only the finished transfer's own posting";
+  EXPECT_EQ(events().size(), 2u) << "nothing published again";
+}
+
+TEST_F(P2pTest, TwoInstancesSweepingAtOnceFinishATransferOnce) {
+  open();
+  ledger_.loseAnswers(1);
+  pb::TransferRecord t;
+  EXPECT_EQ(send("k-1", "alice", "bob", 2500, &t).error_code(), grpc::StatusCode::UNAVAILABLE);
+  TransfersOptions options;
+  options.account = grpc::CreateChannel(account_address_, grpc::InsecureChannelCredentials());
+  options.fraud = grpc::CreateChannel(fraud_address_, grpc::InsecureChannelCredentials());
+  options.ledger = grpc::CreateChannel(ledger_address_, grpc::InsecureChannelCredentials());
+  auto other = Transfers::open(*env_.store_, env_.producer_.get(), env_.clock_, options);
+  ASSERT_TRUE(other.ok()) << other.status().toString();
+  env_.clock_.advance(std::chrono::minutes(2));
+  bank::SweepReport a, b;
+  std::thread ta([&] { a = transfers_->sweepOnce(); });
+  std::thread tb([&] { b = (*other)->sweepOnce(); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(a.resolved + b.resolved, 1) << "one instance claims the transfer, the other skips it";
+  EXPECT_EQ(a.failed + b.failed, 0);
+  EXPECT_EQ(ledger_.calls(), 2) << "the first attempt and one sweep";
+  EXPECT_EQ(ledger_.posted().size(), 1u);
+  EXPECT_EQ(ledger_.balance("account:bob:main"), 2500);
+  EXPECT_EQ(events().size(), 2u) << "published once per side, by the one sweeper";
+  EXPECT_EQ(listedOpen(), 0);
+}
+
+TEST_F(P2pTest, PendingTimeoutComesFromTheEnvironment) {
+  auto options = TransfersOptions::fromConfig(kit::Config(Vars{{"P2P_PENDING_TIMEOUT", "90s"}}));
+  ASSERT_TRUE(options.ok()) << options.status().toString();
+  EXPECT_EQ(options->pending_timeout, std::chrono::seconds(90));
+  auto bad = TransfersOptions::fromConfig(kit::Config(Vars{{"P2P_PENDING_TIMEOUT", "0s"}}));
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("P2P_PENDING_TIMEOUT"), std::string::npos) << bad.status().toString();
 }
 
 TEST_F(P2pTest, AgainstTheRealLedgerATransferPostsOnceAndAShortfallIsDeclined) {

@@ -2,13 +2,17 @@
 // and ledger services: pots created once per key for an existing account, listed by
 // account; deposits and withdrawals as one EntrySet each, posted once per key (also
 // after a lost ledger answer); a pot never below 0 and the main account never below its
-// overdraft; events on pot.events; bad requests answered with the field.
+// overdraft; events on pot.events; bad requests answered with the field; the recovery
+// sweeper finishes a move left pending once, also with two instances racing.
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+
+#include <thread>
 
 #include "../bankcore/bank_test_env.h"
 #include "../p2p/fake_upstreams.h"
 #include "sandbank/bank/pots.grpc.pb.h"
+#include "sandbank/bankcore/pots_schema.h"
 #include "sandbank/ledger/ledger.h"
 #include "sandbank/ledger/ledger_service.h"
 #include "sandbank/pots/pots.h"
@@ -90,6 +94,35 @@ class PotsTest : public ::testing::Test {
       out.push_back(ev);
     }
     return out;
+  }
+
+  // The move id the key `key` was claimed for (the call that claimed it failed).
+  std::string moveIdOf(const std::string& key) {
+    auto r = env_.store_->execute("SELECT result_id FROM pots.idempotency WHERE idempotency_key = ?",
+                                  {kit::StoreValue::text(key)}, quorum());
+    EXPECT_TRUE(r.ok() && r->rows.size() == 1) << (r.ok() ? "no claim for " + key : r.status().toString());
+    return r.ok() && !r->rows.empty() ? r->cell(0, "result_id").s : "";
+  }
+  std::string moveState(const std::string& move_id) {
+    auto r = env_.store_->execute("SELECT state FROM pots.moves WHERE move_id = ?", {kit::StoreValue::text(move_id)},
+                                  quorum());
+    EXPECT_TRUE(r.ok()) << r.status().toString();
+    return r.ok() && !r->rows.empty() ? r->cell(0, "state").s : "";
+  }
+  int listedOpen() {
+    int n = 0;
+    for (int b = 0; b < bank::pots_schema::kOpenBuckets; ++b) {
+      auto r = env_.store_->execute("SELECT item_id FROM pots.open_moves WHERE bucket = ?",
+                                    {kit::StoreValue::integer(b)}, quorum());
+      EXPECT_TRUE(r.ok()) << r.status().toString();
+      if (r.ok()) n += static_cast<int>(r->rows.size());
+    }
+    return n;
+  }
+  static kit::StoreCall quorum() {
+    kit::StoreCall c;
+    c.consistency = "LOCAL_QUORUM";
+    return c;
   }
 
   bank::testing::BankTestEnv env_;
@@ -269,6 +302,86 @@ TEST_F(PotsTest, AFrozenAccountCannotPayIntoItsPot) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(s.error_message().find("not active"), std::string::npos) << s.error_message();
   EXPECT_EQ(ledger_.calls(), 0);
+}
+
+TEST_F(PotsTest, SweeperFinishesADepositWhoseLedgerAnswerWasLostExactlyOnce) {
+  pb::Pot pot = holiday();
+  ledger_.loseAnswers(1);  // posted, answer lost, the caller gone: the move stays pending
+  pb::MoveResponse r;
+  EXPECT_EQ(move(true, "d-1", pot.pot_id(), 2500, &r).error_code(), grpc::StatusCode::UNAVAILABLE);
+  const std::string id = moveIdOf("d-1");
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(moveState(id), "pending");
+  EXPECT_EQ(pots_->sweepOnce().resolved, 0) << "too young: its own call may still be on it";
+
+  env_.clock_.advance(std::chrono::minutes(2));
+  bank::SweepReport swept = pots_->sweepOnce();
+  EXPECT_EQ(swept.resolved, 1);
+  EXPECT_EQ(moveState(id), "posted");
+  EXPECT_EQ(ledger_.posted().size(), 1u);
+  EXPECT_EQ(ledger_.balance("account:alice:main"), 7500);
+  EXPECT_EQ(ledger_.balance("pot:" + pot.pot_id()), 2500);
+  EXPECT_EQ(listedOpen(), 0);
+  EXPECT_EQ(pots_->sweepOnce().examined, 0);
+  auto evs = events();
+  ASSERT_EQ(evs.size(), 2u) << "CREATED, then one DEPOSITED from the sweep";
+  EXPECT_EQ(evs[1].kind(), pb::PotEvent::DEPOSITED);
+
+  ASSERT_TRUE(move(true, "d-1", pot.pot_id(), 2500, &r).ok());
+  EXPECT_TRUE(r.replayed());
+  EXPECT_EQ(ledger_.posted().size(), 1u);
+}
+
+TEST_F(PotsTest, SweeperRecordsAPendingWithdrawalThePotCanNoLongerCoverAsRefused) {
+  pb::Pot pot = holiday();
+  ledger_.setBalance("pot:" + pot.pot_id(), 3000);
+  ledger_.refuse(1);  // the ledger was down: nothing posted
+  pb::MoveResponse r;
+  EXPECT_EQ(move(false, "w-1", pot.pot_id(), 2000, &r).error_code(), grpc::StatusCode::UNAVAILABLE);
+  const std::string id = moveIdOf("w-1");
+  ledger_.setBalance("pot:" + pot.pot_id(), 1000);  // withdrawn meanwhile by another move
+  env_.clock_.advance(std::chrono::minutes(2));
+  EXPECT_EQ(pots_->sweepOnce().resolved, 1);
+  EXPECT_EQ(moveState(id), "refused");
+  EXPECT_TRUE(ledger_.posted().empty());
+  EXPECT_EQ(listedOpen(), 0);
+  EXPECT_EQ(move(false, "w-1", pot.pot_id(), 2000, &r).error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << "the retry gets the sweep's outcome";
+}
+
+TEST_F(PotsTest, TwoInstancesSweepingAtOnceFinishAMoveOnce) {
+  pb::Pot pot = holiday();
+  ledger_.refuse(1);
+  pb::MoveResponse r;
+  EXPECT_EQ(move(true, "d-1", pot.pot_id(), 2500, &r).error_code(), grpc::StatusCode::UNAVAILABLE);
+  PotsOptions options;
+  options.account = grpc::CreateChannel(account_address_, grpc::InsecureChannelCredentials());
+  options.ledger = grpc::CreateChannel(ledger_address_, grpc::InsecureChannelCredentials());
+  auto other = Pots::open(*env_.store_, env_.producer_.get(), env_.clock_, options);
+  ASSERT_TRUE(other.ok()) << other.status().toString();
+  env_.clock_.advance(std::chrono::minutes(2));
+  bank::SweepReport a, b;
+  std::thread ta([&] { a = pots_->sweepOnce(); });
+  std::thread tb([&] { b = (*other)->sweepOnce(); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(a.resolved + b.resolved, 1);
+  EXPECT_EQ(a.failed + b.failed, 0);
+  EXPECT_EQ(ledger_.calls(), 2) << "the refused first attempt and one sweep";
+  EXPECT_EQ(ledger_.posted().size(), 1u);
+  EXPECT_EQ(ledger_.balance("pot:" + pot.pot_id()), 2500);
+  EXPECT_EQ(events().size(), 2u) << "CREATED and one DEPOSITED";
+  EXPECT_EQ(listedOpen(), 0);
+}
+
+TEST_F(PotsTest, PendingTimeoutComesFromTheEnvironment) {
+  using Vars = std::map<std::string, std::string>;
+  auto options = PotsOptions::fromConfig(kit::Config(Vars{{"POTS_PENDING_TIMEOUT", "90s"}}));
+  ASSERT_TRUE(options.ok()) << options.status().toString();
+  EXPECT_EQ(options->pending_timeout, std::chrono::seconds(90));
+  auto bad = PotsOptions::fromConfig(kit::Config(Vars{{"POTS_PENDING_TIMEOUT", "0s"}}));
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("POTS_PENDING_TIMEOUT"), std::string::npos) << bad.status().toString();
 }
 
 TEST_F(PotsTest, AgainstTheRealLedgerAPotNeverGoesBelowZero) {

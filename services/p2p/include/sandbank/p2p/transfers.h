@@ -21,6 +21,7 @@
 
 #include "sandbank/bank/p2p.pb.h"
 #include "sandbank/bankcore/idempotency.h"
+#include "sandbank/bankcore/open_items.h"
 #include "sandbank/bankcore/write_timestamps.h"
 #include "sandbank/core/clock.h"
 #include "sandbank/core/result.h"
@@ -49,13 +50,17 @@ struct TransfersOptions {
   std::chrono::milliseconds fraud_timeout{200};
   std::chrono::milliseconds upstream_timeout{3000};  // account and ledger calls
   std::chrono::milliseconds publish_timeout{5000};   // waiting for the bus to ack events
+  // Simulated time after which the sweeper finishes a transfer left PENDING (a crash or
+  // an outage between its steps, and no retry from the caller).
+  std::chrono::microseconds pending_timeout = std::chrono::minutes(1);
   // Channels to the services called (kit::channelTo in main, fakes in tests).
   std::shared_ptr<grpc::Channel> account;
   std::shared_ptr<grpc::Channel> fraud;
   std::shared_ptr<grpc::Channel> ledger;
 
   // P2P_CONSISTENCY, P2P_FRAUD_POLICY (fail_open | fail_closed), P2P_FRAUD_TIMEOUT
-  // ("200ms"), P2P_UPSTREAM_TIMEOUT ("3s"). Errors name the variable.
+  // ("200ms"), P2P_UPSTREAM_TIMEOUT ("3s"), P2P_PENDING_TIMEOUT ("60s"). Errors name the
+  // variable.
   static Result<TransfersOptions> fromConfig(const kit::Config& config);
 };
 
@@ -76,6 +81,16 @@ class Transfers {
   Result<pb::TransferRecord> createTransfer(const pb::CreateTransferRequest& request);
   Result<pb::TransferRecord> getTransfer(const std::string& transfer_id);
 
+  // One pass of the recovery sweeper: every transfer PENDING for pending_timeout is
+  // posted again under its own ledger key (so the ledger applies it once) and finished,
+  // COMPLETED or DECLINED insufficient_funds. Instances may sweep concurrently: each
+  // transfer is claimed by one. Listed ids without a row (a crash before the row) are
+  // dropped: no money moved, and a retry with the key lists the transfer again.
+  bank::SweepReport sweepOnce();
+  // Runs sweepOnce every `interval` (wall time) on its own thread until stopSweeper().
+  void startSweeper(std::chrono::milliseconds interval);
+  void stopSweeper();
+
   struct Statements;
   struct Stubs;
 
@@ -85,6 +100,7 @@ class Transfers {
     pb::TransferRecord record;
     std::string idempotency_key;
     int64_t floor = 0;  // the payer's minimum available balance (-overdraft)
+    bool listed = false;  // on the open list (written PENDING at some point)
   };
 
   Transfers(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock, TransfersOptions options);
@@ -104,6 +120,8 @@ class Transfers {
   Result<pb::TransferRecord> finish(Row row);
   // Publishes the transfer on each side it concerns and waits for the bus's acks.
   Status publish(const pb::TransferRecord& t);
+  // The sweeper's decision for one listed transfer: true once it is final.
+  Result<bool> resolve(const std::string& transfer_id);
 
   kit::StoreClient& store_;
   kit::BusProducer* bus_;
@@ -112,8 +130,10 @@ class Transfers {
   std::unique_ptr<Statements> st_;
   std::unique_ptr<Stubs> stubs_;
   std::unique_ptr<bank::IdempotencyKeys> keys_;
+  std::unique_ptr<bank::OpenItems> open_;
   bank::IdGenerator ids_;
   bank::WriteTimestamps timestamps_;
+  bank::SweepLoop sweeper_;  // last: stopped before anything it uses goes
 };
 
 }  // namespace sandbank::p2p

@@ -14,6 +14,7 @@
 
 #include "sandbank/bank/pots.pb.h"
 #include "sandbank/bankcore/idempotency.h"
+#include "sandbank/bankcore/open_items.h"
 #include "sandbank/bankcore/write_timestamps.h"
 #include "sandbank/core/clock.h"
 #include "sandbank/core/result.h"
@@ -35,10 +36,14 @@ struct PotsOptions {
   std::string topic = "pot.events";
   std::chrono::milliseconds upstream_timeout{3000};  // account and ledger calls
   std::chrono::milliseconds publish_timeout{5000};   // waiting for the bus to ack an event
+  // Simulated time after which the sweeper finishes a move left pending (a crash or an
+  // outage between its steps, and no retry from the caller).
+  std::chrono::microseconds pending_timeout = std::chrono::minutes(1);
   std::shared_ptr<grpc::Channel> account;
   std::shared_ptr<grpc::Channel> ledger;
 
-  // POTS_CONSISTENCY, POTS_UPSTREAM_TIMEOUT ("3s"). Errors name the variable.
+  // POTS_CONSISTENCY, POTS_UPSTREAM_TIMEOUT ("3s"), POTS_PENDING_TIMEOUT ("60s"). Errors
+  // name the variable.
   static Result<PotsOptions> fromConfig(const kit::Config& config);
 };
 
@@ -61,6 +66,15 @@ class Pots {
   Result<pb::MoveResponse> deposit(const pb::MoveRequest& request);
   Result<pb::MoveResponse> withdraw(const pb::MoveRequest& request);
 
+  // One pass of the recovery sweeper: every move pending for pending_timeout is posted
+  // again under its own ledger key (so the ledger applies it once) and recorded as
+  // posted or refused. Instances may sweep concurrently: each move is claimed by one.
+  // Listed ids without a row (a crash before the row) are dropped: no money moved.
+  bank::SweepReport sweepOnce();
+  // Runs sweepOnce every `interval` (wall time) on its own thread until stopSweeper().
+  void startSweeper(std::chrono::milliseconds interval);
+  void stopSweeper();
+
   struct Statements;
   struct Stubs;
 
@@ -78,6 +92,7 @@ class Pots {
     std::string entryset_id;
     std::string reason;
     int64_t created_us = 0;
+    bool listed = false;  // on the open list (written pending at some point)
   };
 
   Pots(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock, PotsOptions options);
@@ -89,6 +104,8 @@ class Pots {
   Result<pb::MoveResponse> post(Move move, bool replayed);
   Result<Move> readMove(const std::string& move_id);
   Status writeMove(const Move& move);
+  // The sweeper's decision for one listed move: true once it is final.
+  Result<bool> resolve(const std::string& move_id);
   // Publishes a PotEvent and waits for the bus's ack.
   Status publish(pb::PotEvent::Kind kind, const pb::Pot& pot, const Move* move);
 
@@ -99,8 +116,10 @@ class Pots {
   std::unique_ptr<Statements> st_;
   std::unique_ptr<Stubs> stubs_;
   std::unique_ptr<bank::IdempotencyKeys> keys_;
+  std::unique_ptr<bank::OpenItems> open_;
   bank::IdGenerator ids_;
   bank::WriteTimestamps timestamps_;
+  bank::SweepLoop sweeper_;  // last: stopped before anything it uses goes
 };
 
 }  // namespace sandbank::pots
