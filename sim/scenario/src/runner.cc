@@ -1,8 +1,6 @@
 // The headless runner: bank up once, then reset -> run -> report per scenario.
 #include "sandbank/scenario/runner.h"
 
-#include <sqlite3.h>
-
 #include <QCoreApplication>
 
 #include <filesystem>
@@ -36,35 +34,18 @@ bool writeFile(const std::string& path, const std::string& text, std::ostream& e
   return static_cast<bool>(f);
 }
 
-// The Simulator owns the recorder and does not hand it out, so scenario rows are added
-// once the recording is closed, into its `scenarios` table.
-void recordOutcomes(const std::string& path, const std::vector<ScenarioOutcome>& outcomes, std::ostream& err) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    err << "sandbank run: cannot open the recording " << path << " to add scenario results\n";
-    sqlite3_close(db);
-    return;
-  }
-  sqlite3_stmt* st = nullptr;
-  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
-  if (sqlite3_prepare_v2(db, "INSERT INTO scenarios(name, status, duration_us, message, trace_id) VALUES(?,?,?,?,?)", -1,
-                         &st, nullptr) == SQLITE_OK) {
-    for (const auto& o : outcomes) {
-      const std::string name = stem(o.file) + "/" + o.name;
-      sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(st, 2, verdictName(o.verdict), -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(o.seconds * 1e6));
-      sqlite3_bind_text(st, 4, o.message.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(st, 5, o.trace_id.c_str(), -1, SQLITE_TRANSIENT);
-      if (sqlite3_step(st) != SQLITE_DONE) err << "sandbank run: recording: " << sqlite3_errmsg(db) << "\n";
-      sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-  } else {
-    err << "sandbank run: the recording has no scenarios table: " << sqlite3_errmsg(db) << "\n";
-  }
-  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
+// One scenario's row in the recording's `scenarios` table, written while the run goes
+// on, so a GUI following the recording sees each result as it lands.
+void recordOutcome(control::Simulator* sim, const ScenarioOutcome& o, std::ostream& err) {
+  flow::Recorder* rec = sim ? sim->recorder() : nullptr;
+  if (rec == nullptr) return;
+  flow::ScenarioResult row;
+  row.name = stem(o.file) + "/" + o.name;
+  row.status = verdictName(o.verdict);
+  row.duration_us = static_cast<int64_t>(o.seconds * 1e6);
+  row.message = o.message;
+  row.trace_id = o.trace_id;
+  if (!rec->recordScenario(std::move(row))) err << "sandbank run: the recording refused the row of " << o.name << "\n";
 }
 
 std::string indent(const std::string& text) {
@@ -165,6 +146,7 @@ int runScenarios(const RunOptions& o) {
       return created.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
     }
     sim = std::move(*created);
+    for (const auto& bad : outcomes) recordOutcome(sim.get(), bad, err);  // files that did not load
     if (o.make_checker) sim->setChecker(o.make_checker(*sim));
     out << "sandbank run: " << todo.size() << " scenario" << (todo.size() == 1 ? "" : "s") << ", bank "
         << o.manifest_path << ", seed " << o.seed << std::endl;
@@ -208,6 +190,7 @@ int runScenarios(const RunOptions& o) {
         bad.name = s.name;
         bad.verdict = Verdict::kFailed;
         bad.message = "the bank could not be reset before the scenario: " + r.message();
+        recordOutcome(sim.get(), bad, err);
         outcomes.push_back(bad);
         out << "    failed\n" << indent(bad.message) << std::endl;
         continue;
@@ -216,6 +199,7 @@ int runScenarios(const RunOptions& o) {
     ScenarioOutcome r = engine.run(s);
     out << "    " << verdictName(r.verdict) << " (" << fixed(r.seconds, 2) << " s, " << r.steps.size() << " steps)" << std::endl;
     if (r.verdict != Verdict::kPassed) out << indent(r.message) << std::endl;
+    recordOutcome(sim.get(), r, err);
     outcomes.push_back(std::move(r));
   }
 
@@ -235,7 +219,6 @@ int runScenarios(const RunOptions& o) {
   bool wrote = true;
   if (!o.junit_path.empty()) wrote &= writeFile(o.junit_path, junitXml(outcomes, summary), err);
   if (!o.html_path.empty()) wrote &= writeFile(o.html_path, htmlReport(outcomes, summary), err);
-  if (!o.record_path.empty() && sim) recordOutcomes(o.record_path, outcomes, err);
   out << passed << " passed, " << (outcomes.size() - passed) << " failed" << std::endl;
   return passed == outcomes.size() && wrote ? 0 : 1;
 }

@@ -111,9 +111,20 @@ TEST(ScenarioRunnerTest, RunsScenariosAgainstTheSkeletonBankAndReportsThem) {
   o.seed = 5;
   o.ready_timeout = std::chrono::seconds(30);
   // A checker that finds a violation when drill.balances holds a negative balance: the
-  // third scenario writes one, so it must fail through the Check RPC.
-  o.make_checker = [](control::Simulator& sim) -> control::InvariantChecker {
-    return [&sim](const control::CheckSpec&) -> Result<control::CheckOutcome> {
+  // third scenario writes one, so it must fail through the Check RPC. It also counts the
+  // scenario rows already in the recording when it runs (after each scenario, before
+  // that scenario's own row), to show rows land while the run goes on.
+  std::vector<size_t> rows_seen_during_run;
+  const std::string record_path = o.record_path;
+  o.make_checker = [&rows_seen_during_run, record_path](control::Simulator& sim) -> control::InvariantChecker {
+    return [&sim, &rows_seen_during_run, record_path](const control::CheckSpec&) -> Result<control::CheckOutcome> {
+      if (sim.recorder() != nullptr && sim.recorder()->flush().ok()) {
+        auto live = flow::RecordingFlowQuery::open(record_path);
+        if (live.ok()) {
+          auto rows = (*live)->scenarios();
+          if (rows.ok()) rows_seen_during_run.push_back(rows->size());
+        }
+      }
       control::CheckOutcome out;
       out.invariants = {4};
       store::Session session(sim.store());
@@ -155,6 +166,8 @@ TEST(ScenarioRunnerTest, RunsScenariosAgainstTheSkeletonBankAndReportsThem) {
   EXPECT_THAT(html, HasSubstr("<svg"));
   EXPECT_THAT(html, HasSubstr("rpc ledger.Echo"));
 
+  // The check after scenario N saw the rows of the N-1 before it.
+  EXPECT_EQ(rows_seen_during_run, (std::vector<size_t>{0, 1, 2, 3}));
   auto rec = flow::RecordingFlowQuery::open((dir / "run.db").string());
   ASSERT_TRUE(rec.ok()) << rec.status().toString();
   auto rows = (*rec)->scenarios();

@@ -84,6 +84,9 @@ class Simulator {
   bus::Broker& bus() { return *bus_; }
   store::Cluster& store() { return *store_; }
   faults::FaultEngine& faults() { return *faults_; }
+  // The run's recording, or null when it records nothing. Hosts add their own rows to it
+  // (the scenario runner's results) while the run goes on; it is closed by stop().
+  flow::Recorder* recorder() { return recorder_.get(); }
   std::string meshAddress() const;
   std::string dataAddress() const;  // the bus and store gRPC services
   SharedClockOffset& clockOffset() { return *clock_offset_; }

@@ -1,6 +1,7 @@
 // runScenarios: the headless runner behind `sandbank run`. It brings the bank up once,
-// then for each scenario resets the bank, runs the scenario and reports; at the end it
-// writes the JUnit XML, the HTML report and the recording's scenario rows.
+// then for each scenario resets the bank, runs the scenario and reports (a progress line,
+// and a row in the recording's `scenarios` table as soon as the scenario ends); at the
+// end it writes the JUnit XML and the HTML report.
 // Thread-safety: call from one thread (it becomes the script thread).
 #pragma once
 
