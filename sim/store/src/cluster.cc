@@ -594,7 +594,7 @@ Status Cluster::createKeyspace(const KeyspaceSchema& ks, bool if_not_exists) {
   if (ks.replication == ReplicationClass::kNetworkTopology) {
     if (ks.dc_factors.empty()) return storeError(StoreError::kConfigurationError, "NetworkTopologyStrategy needs at least one datacenter");
     for (const auto& [dc, rf] : ks.dc_factors) {
-      bool known = std::any_of(impl_->nodes.begin(), impl_->nodes.end(), [&](const auto& n) { return n->dc == dc; });
+      bool known = std::any_of(impl_->nodes.begin(), impl_->nodes.end(), [&dc = dc](const auto& n) { return n->dc == dc; });
       if (!known) return storeError(StoreError::kConfigurationError, "Unrecognized datacenter '" + dc + "'");
       if (rf < 0) return storeError(StoreError::kConfigurationError, "replication factor for " + dc + " must not be negative");
     }
@@ -1200,7 +1200,7 @@ Result<NodeId> Cluster::addNode(const std::string& datacenter, bool stream) {
     for (auto& [qn, t] : impl_->tables) {
       KeyspaceRuntime* ks = impl_->keyspaceOf(t->id);
       for (int i = 0; i < index; ++i) {
-        impl_->nodes[i]->store.forEachPartition(t->id, [&](const PartitionUpdate& u) {
+        impl_->nodes[i]->store.forEachPartition(t->id, [&, &t = t](const PartitionUpdate& u) {
           const auto& reps = impl_->replicasOf(*ks, u.token);
           if (std::find(reps.begin(), reps.end(), index) != reps.end()) fresh.store.apply(t, u, now);
         });
@@ -1221,7 +1221,7 @@ Result<int64_t> Cluster::rebuild(NodeId node) {
     KeyspaceRuntime* ks = impl_->keyspaceOf(t->id);
     for (int i = 0; i < static_cast<int>(impl_->nodes.size()); ++i) {
       if (i == index) continue;
-      impl_->nodes[i]->store.forEachPartition(t->id, [&](const PartitionUpdate& u) {
+      impl_->nodes[i]->store.forEachPartition(t->id, [&, &t = t](const PartitionUpdate& u) {
         const auto& reps = impl_->replicasOf(*ks, u.token);
         if (std::find(reps.begin(), reps.end(), index) == reps.end()) return;
         target->store.apply(t, u, now);
@@ -1247,7 +1247,7 @@ Result<int64_t> Cluster::repair(const std::string& keyspace) {
     std::map<std::string, PartitionUpdate> keys;
     for (auto& n : m.nodes) {
       if (n->down.load() || n->isolated.load()) continue;
-      n->store.forEachPartition(t->id, [&](const PartitionUpdate& u) {
+      n->store.forEachPartition(t->id, [&, &t = t](const PartitionUpdate& u) {
         PartitionUpdate id;
         id.table_id = t->id;
         id.key = u.key;
