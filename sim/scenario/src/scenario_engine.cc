@@ -189,8 +189,14 @@ class Watchdog {
 // ---------------------------------------------------------------------------------------
 // ScriptHost
 
-ScriptHost::ScriptHost(BankLink* link, uint64_t seed, std::function<void(const std::string&)> on_log)
-    : link_(link), rng_(seed), on_log_(std::move(on_log)) {}
+ScriptHost::ScriptHost(BankLink* link, uint64_t seed, std::function<void(const std::string&)> on_log,
+                       std::function<void(const StepTiming&)> on_step)
+    : link_(link), rng_(seed), on_log_(std::move(on_log)), on_step_(std::move(on_step)) {}
+
+void ScriptHost::recordStep(StepTiming step) {
+  steps_.push_back(std::move(step));
+  if (on_step_) on_step_(steps_.back());
+}
 
 QString ScriptHost::call(const QString& op_q, const QString& args_json) {
   const std::string op = str(op_q);
@@ -236,7 +242,7 @@ QString ScriptHost::call(const QString& op_q, const QString& args_json) {
       }
     }
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    steps_.push_back({name, ms, ok});
+    recordStep({name, ms, ok});
   }
   return QString::fromStdString(answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
@@ -267,7 +273,7 @@ void ScriptHost::stepEnd(bool ok) {
   OpenStep s = std::move(open_.back());
   open_.pop_back();
   if (!open_.empty()) return;
-  steps_.push_back({s.name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.start).count(), ok});
+  recordStep({s.name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.start).count(), ok});
 }
 
 double ScriptHost::durationMs(const QString& text) const {
@@ -329,7 +335,7 @@ ScenarioOutcome ScenarioEngine::run(const ScenarioInfo& scenario) {
     return finish();
   }
   QJSEngine js;
-  ScriptHost host(options_.link, scenarioSeed(options_.seed, scenario.name), options_.on_log);
+  ScriptHost host(options_.link, scenarioSeed(options_.seed, scenario.name), options_.on_log, options_.on_step);
   installHost(js, host);
   int line = 0, column = 0;
   if (std::string error = evaluateScript(js, scenario.file, text, &line, &column); !error.empty()) {

@@ -22,7 +22,8 @@ namespace sandbank::scenario {
 class ScriptHost : public QObject {
   Q_OBJECT
  public:
-  ScriptHost(BankLink* link, uint64_t seed, std::function<void(const std::string&)> on_log);
+  ScriptHost(BankLink* link, uint64_t seed, std::function<void(const std::string&)> on_log,
+             std::function<void(const StepTiming&)> on_step = {});
 
   // Runs a bank operation: answers {"ok":true,"value":...} or
   // {"ok":false,"kind":"BusError","code":"UnknownTopicOrPartition","message":"..."}.
@@ -41,6 +42,8 @@ class ScriptHost : public QObject {
   const std::vector<std::string>& logs() const { return logs_; }
 
  private:
+  void recordStep(StepTiming step);  // keeps it and tells on_step_
+
   struct OpenStep {
     std::string name;
     std::chrono::steady_clock::time_point start;
@@ -48,6 +51,7 @@ class ScriptHost : public QObject {
   BankLink* link_;
   std::mt19937_64 rng_;
   std::function<void(const std::string&)> on_log_;
+  std::function<void(const StepTiming&)> on_step_;
   std::vector<OpenStep> open_;  // nesting: only outermost steps are recorded
   std::vector<StepTiming> steps_;
   std::vector<std::string> logs_;

@@ -30,6 +30,9 @@ struct EngineOptions {
   std::chrono::milliseconds scenario_timeout{120000};
   // Each log() line and step, as it happens (progress output); may be empty.
   std::function<void(const std::string&)> on_log;
+  // Each recorded step as soon as it finishes (the same values as the outcome's steps),
+  // on the thread that runs the scenario; may be empty. The GUI colours steps live.
+  std::function<void(const StepTiming&)> on_step;
 };
 
 class ScenarioEngine {
