@@ -1,0 +1,115 @@
+// ServicesModel: successive ListServices replies update rows in place (no reset, selection
+// survives), only rows that changed repaint, and a rising restart count is flagged for a
+// while, then the flag clears.
+#include <QPersistentModelIndex>
+#include <QSignalSpy>
+#include <QTest>
+
+#include "panels/services_model.h"
+#include "panels/services_severity.h"
+
+namespace sandbank::gui {
+namespace {
+
+InstanceRow instance(const QString& service, const QString& state, int restarts = 0) {
+  InstanceRow r;
+  r.service = service;
+  r.instance = service + "-1";
+  r.state = state;
+  r.pid = 100;
+  r.port = 5000;
+  r.restarts = restarts;
+  r.health = state == "healthy" ? "SERVING" : "";
+  return r;
+}
+
+int severity(const ServicesModel& m, int row, int column, int role = kSeverityRole) {
+  return m.index(row, column).data(role).toInt();
+}
+
+}  // namespace
+
+class ServicesModelTest : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void aSecondReplyUpdatesRowsInPlaceAndRepaintsOnlyWhatChanged() {
+    ServicesModel model;
+    model.update({instance("ledger", "healthy"), instance("card", "healthy"), instance("fraud", "starting")});
+    QCOMPARE(model.rowCount(), 3);
+    QPersistentModelIndex card(model.index(1, 0));
+
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removes(&model, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy changes(&model, &QAbstractItemModel::dataChanged);
+    model.update({instance("ledger", "healthy"), instance("card", "healthy"), instance("fraud", "healthy")});
+    QCOMPARE(resets.count(), 0);
+    QCOMPARE(inserts.count(), 0);
+    QCOMPARE(removes.count(), 0);
+    QCOMPARE(changes.count(), 1);  // only fraud changed
+    QCOMPARE(changes.at(0).at(0).toModelIndex().row(), 2);
+    QCOMPARE(model.index(2, ServicesModel::kState).data().toString(), QString("healthy"));
+    QVERIFY(card.isValid());
+    QCOMPARE(card.data().toString(), QString("card-1"));
+  }
+
+  void instancesThatAppearOrGoAreInsertedOrRemoved() {
+    ServicesModel model;
+    model.update({instance("ledger", "healthy"), instance("card", "healthy")});
+    QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+    model.update({instance("card", "healthy"), instance("fps", "pending")});
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(inserts.count(), 1);
+    QCOMPARE(model.at(0).instance, QString("card-1"));
+    QCOMPARE(model.at(1).instance, QString("fps-1"));
+    QCOMPARE(model.rowOf("ledger-1"), -1);
+  }
+
+  void statesAreColouredBySeverity() {
+    ServicesModel model;
+    model.update({instance("a", "healthy"), instance("b", "backoff"), instance("c", "failed"), instance("d", "stopped")});
+    QCOMPARE(severity(model, 0, ServicesModel::kState), static_cast<int>(Severity::kGood));
+    QCOMPARE(severity(model, 1, ServicesModel::kState), static_cast<int>(Severity::kBad));
+    QCOMPARE(severity(model, 2, ServicesModel::kState), static_cast<int>(Severity::kBad));
+    QCOMPARE(severity(model, 2, 0, kRowSeverityRole), static_cast<int>(Severity::kBad));
+    QCOMPARE(severity(model, 3, ServicesModel::kState), static_cast<int>(Severity::kMuted));
+  }
+
+  void aRisingRestartCountIsFlaggedThenTheFlagClears() {
+    ServicesModel model;
+    // Restarts before the GUI looked are history: counted, not flagged as news.
+    model.update({instance("ledger", "healthy", 2)});
+    QVERIFY(!model.recentlyRestarted(0));
+    QCOMPARE(severity(model, 0, ServicesModel::kRestarts), static_cast<int>(Severity::kWarn));
+
+    InstanceRow crashed = instance("ledger", "backoff", 3);
+    crashed.last_exit = "killed by SIGKILL";
+    crashed.pid = 0;
+    model.update({crashed});
+    QVERIFY(model.recentlyRestarted(0));
+    QVERIFY(model.index(0, 0).data(ServicesModel::kRestartedRole).toBool());
+    QCOMPARE(severity(model, 0, ServicesModel::kRestarts), static_cast<int>(Severity::kBad));
+    QVERIFY(model.index(0, ServicesModel::kHealth).data().toString().contains("last exit: killed by SIGKILL"));
+
+    InstanceRow back = instance("ledger", "healthy", 3);
+    back.last_exit = "killed by SIGKILL";
+    for (int i = 1; i < ServicesModel::kFlagRefreshes; ++i) {
+      model.update({back});
+      QVERIFY2(model.recentlyRestarted(0), qPrintable(QString("refresh %1").arg(i)));
+    }
+    QCOMPARE(severity(model, 0, 0, kRowSeverityRole), static_cast<int>(Severity::kWarn));
+    // The refresh that ends the flag repaints the row although nothing else changed.
+    QSignalSpy changes(&model, &QAbstractItemModel::dataChanged);
+    model.update({back});
+    QVERIFY(!model.recentlyRestarted(0));
+    QCOMPARE(changes.count(), 1);
+    QCOMPARE(severity(model, 0, ServicesModel::kRestarts), static_cast<int>(Severity::kWarn));
+    QCOMPARE(severity(model, 0, 0, kRowSeverityRole), static_cast<int>(Severity::kNone));
+  }
+};
+
+}  // namespace sandbank::gui
+
+QTEST_MAIN(sandbank::gui::ServicesModelTest)
+#include "services_model_test.moc"
