@@ -1,0 +1,52 @@
+// ClockPanel: the bank's simulated time (the Clock RPC, once a second) and how far it is
+// ahead of real time, with a field and quick buttons to advance it ("90m", "7d", +1h,
+// +1d, +7d). Errors (a bad duration, an unreachable bank) are shown in the panel.
+// Thread-safety: UI thread only; calls go through ControlClient.
+#pragma once
+
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QTimer>
+#include <QWidget>
+
+#include "gui_context.h"
+
+namespace sandbank::gui {
+
+class ClockPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  ClockPanel(GuiContext& context, QWidget* parent = nullptr);
+
+  // Asks the bank to move simulated time forward by `duration` ("90m", "7d").
+  void advance(const QString& duration);
+  QString nowText() const { return now_->text(); }
+  QString offsetText() const { return offset_->text(); }
+  QString errorText() const { return error_->isVisible() ? error_->text() : QString(); }
+
+  // "3 d 4 h 5 m", "-20 s": the offset for people.
+  static QString formatOffset(qint64 seconds);
+
+ public Q_SLOTS:
+  void refresh();
+
+ Q_SIGNALS:
+  void advanced(bool ok, const QString& message);
+
+ private:
+  void showError(const QString& text);
+
+  GuiContext& context_;
+  QLabel* now_ = nullptr;
+  QLabel* date_ = nullptr;
+  QLabel* offset_ = nullptr;
+  QLineEdit* amount_ = nullptr;
+  QPushButton* go_ = nullptr;
+  QLabel* error_ = nullptr;
+  QTimer timer_;
+  bool in_flight_ = false;
+};
+
+}  // namespace sandbank::gui
