@@ -1,0 +1,124 @@
+// The services, faults, clock and logs panels against the real bank, in process: a kill
+// through the services panel's action shows up as a rising restart count in its model, a
+// rule added through the faults panel is listed (and a bad one shows the server's reason),
+// the clock panel moves simulated time, and the logs panel receives the services' lines.
+// One bank for the whole file: starting it costs seconds.
+#include <QAction>
+#include <QSignalSpy>
+#include <QTest>
+
+#include <memory>
+
+#include "app.h"
+#include "panels/clock_panel.h"
+#include "panels/faults_panel.h"
+#include "panels/logs_panel.h"
+#include "panels/services_panel.h"
+
+namespace sandbank::gui {
+
+class LiveServicesFaultsTest : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase() {
+    app_ = std::make_unique<App>(AppOptions{.manifest = SANDBANK_SOURCE_DIR "/bank.yaml", .bin_dir = SANDBANK_BIN_DIR});
+    Status s = app_->start();
+    QVERIFY2(s.ok(), s.message().c_str());
+  }
+  void cleanupTestCase() { app_.reset(); }
+
+  void killingAServiceFromThePanelRaisesItsRestartCount() {
+    ServicesPanel panel(app_->context());
+    ServicesModel* model = panel.model();
+    QTRY_VERIFY_WITH_TIMEOUT(model->firstRowOfService("notification") >= 0, 10000);
+    const QString instance = model->at(model->firstRowOfService("notification")).instance;
+    QTRY_COMPARE_WITH_TIMEOUT(model->at(model->rowOf(instance)).state, QString("healthy"), 15000);
+    const int before = model->at(model->rowOf(instance)).restarts;
+
+    panel.view()->selectRow(model->rowOf(instance));
+    QCOMPARE(panel.selectedService(), QString("notification"));
+    QCOMPARE(app_->context().selection->service(), QString("notification"));  // the row focused the service
+    auto* kill = panel.findChild<QAction*>("service-kill-KILL");
+    QVERIFY(kill != nullptr);
+    QSignalSpy finished(&panel, &ServicesPanel::actionFinished);
+    kill->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);
+    QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(finished.at(0).at(1).toString()));
+
+    QTRY_VERIFY_WITH_TIMEOUT(model->at(model->rowOf(instance)).restarts > before, 15000);
+    QVERIFY(model->recentlyRestarted(model->rowOf(instance)));
+    QVERIFY2(model->at(model->rowOf(instance)).last_exit.contains("SIGKILL"),
+             qPrintable(model->at(model->rowOf(instance)).last_exit));
+  }
+
+  void aRuleAddedThroughThePanelIsListedAndABadOneShowsTheReason() {
+    FaultsPanel panel(app_->context());
+    QSignalSpy submitted(&panel, &FaultsPanel::ruleSubmitted);
+
+    sandbank::control::FaultRule rule;
+    rule.set_id("gui-slow-ledger");
+    rule.set_destination("ledger");
+    rule.set_action("delay");
+    rule.set_delay("20ms");
+    rule.set_probability(0.5);
+    panel.submitRule(rule);
+    QTRY_COMPARE_WITH_TIMEOUT(submitted.count(), 1, 10000);
+    QVERIFY2(submitted.at(0).at(0).toBool(), qPrintable(submitted.at(0).at(1).toString()));
+    QTRY_VERIFY_WITH_TIMEOUT(panel.model()->rowOf("gui-slow-ledger") >= 0, 10000);
+    const int row = panel.model()->rowOf("gui-slow-ledger");
+    QCOMPARE(QString::fromStdString(panel.model()->at(row).delay()), QString("20ms"));
+    QVERIFY(panel.model()->index(row, FaultsModel::kAction).data().toString().contains("delay 20ms"));
+
+    // Edit: same id, new delay; the list shows the new rule, once.
+    rule.set_delay("30ms");
+    panel.submitRule(rule, "gui-slow-ledger");
+    QTRY_COMPARE_WITH_TIMEOUT(submitted.count(), 2, 10000);
+    QVERIFY2(submitted.at(1).at(0).toBool(), qPrintable(submitted.at(1).at(1).toString()));
+    QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(panel.model()->at(panel.model()->rowOf("gui-slow-ledger")).delay()),
+                              QString("30ms"), 10000);
+    QCOMPARE(panel.model()->rowCount(), 1);
+
+    // A partition with one side: the server says why, and the panel shows it.
+    sandbank::control::FaultRule bad;
+    bad.set_id("gui-bad");
+    bad.set_action("partition");
+    bad.add_side_a("ledger");
+    panel.submitRule(bad);
+    QTRY_COMPARE_WITH_TIMEOUT(submitted.count(), 3, 10000);
+    QVERIFY(!submitted.at(2).at(0).toBool());
+    QVERIFY2(panel.lastMessage().contains("INVALID_ARGUMENT") && panel.lastMessage().contains("both sides"),
+             qPrintable(panel.lastMessage()));
+    QCOMPARE(panel.model()->rowOf("gui-bad"), -1);
+
+    panel.removeRule({});
+    QTRY_COMPARE_WITH_TIMEOUT(panel.model()->rowCount(), 0, 10000);
+  }
+
+  void theClockPanelAdvancesSimulatedTimeAndShowsARefusal() {
+    ClockPanel panel(app_->context());
+    QSignalSpy advanced(&panel, &ClockPanel::advanced);
+    panel.advance("2d");
+    QTRY_COMPARE_WITH_TIMEOUT(advanced.count(), 1, 10000);
+    QVERIFY2(advanced.at(0).at(0).toBool(), qPrintable(advanced.at(0).at(1).toString()));
+    QVERIFY2(panel.offsetText().contains("+2 d"), qPrintable(panel.offsetText()));
+    panel.advance("soon");
+    QTRY_COMPARE_WITH_TIMEOUT(advanced.count(), 2, 10000);
+    QVERIFY(!advanced.at(1).at(0).toBool());
+    QVERIFY2(panel.errorText().contains("INVALID_ARGUMENT"), qPrintable(panel.errorText()));
+  }
+
+  void theLogsPanelReceivesTheServicesLines() {
+    LogsPanel panel(app_->context());
+    QTRY_VERIFY_WITH_TIMEOUT(panel.model()->rowCount() > 0, 10000);
+    QVERIFY(!panel.model()->services().isEmpty());
+  }
+
+ private:
+  std::unique_ptr<App> app_;
+};
+
+}  // namespace sandbank::gui
+
+QTEST_MAIN(sandbank::gui::LiveServicesFaultsTest)
+#include "live_services_faults_test.moc"
