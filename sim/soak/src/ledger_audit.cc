@@ -178,6 +178,12 @@ Result<LedgerAudit> auditLedger(kit::StoreClient& store, const load::LoadReport&
     return n;
   };
 
+  // The edge scopes a customer's idempotency key to the customer before the services see
+  // it ("edge:<user id>:<key>"); scheme routes pass the scheme's ids through unchanged.
+  std::map<std::string, std::string> user_of;  // account id -> user id
+  for (const auto& c : report.customers) user_of[c.account_id] = c.user_id;
+  auto scoped = [&](const MoneyMovement& m) { return "edge:" + user_of[m.account_id] + ":" + m.key; };
+
   std::map<std::string, std::string> authorised;  // scheme message id -> authorisation id
   for (const auto& m : report.movements)
     if (m.kind == OpKind::kCardAuthorise) authorised[m.key] = idOf(m, "authorisation_id");
@@ -208,7 +214,7 @@ Result<LedgerAudit> auditLedger(kit::StoreClient& store, const load::LoadReport&
       case OpKind::kPayment: {
         const bool in = m.kind == OpKind::kGetPaid;
         std::string pid = idOf(m, "payment_id");
-        SANDBANK_ASSIGN_OR_RETURN(std::string claimed, audit.fpsClaim((in ? "scheme:" : "send:") + m.key));
+        SANDBANK_ASSIGN_OR_RETURN(std::string claimed, audit.fpsClaim(in ? "scheme:" + m.key : "send:" + scoped(m)));
         if (claimed != pid) {
           mismatch = true;
           problem("mismatched: " + describe(m) + ": answered payment " + pid + " but fps.idempotency names '" +
@@ -221,17 +227,17 @@ Result<LedgerAudit> auditLedger(kit::StoreClient& store, const load::LoadReport&
         break;
       }
       case OpKind::kTransfer: {
-        SANDBANK_ASSIGN_OR_RETURN(int n, exactlyOnce(m, main, "transfer/" + m.key));
+        SANDBANK_ASSIGN_OR_RETURN(int n, exactlyOnce(m, main, "transfer/" + scoped(m)));
         fold(n);
-        SANDBANK_ASSIGN_OR_RETURN(int n2, exactlyOnce(m, mainAddress(m.counterparty), "transfer/" + m.key));
+        SANDBANK_ASSIGN_OR_RETURN(int n2, exactlyOnce(m, mainAddress(m.counterparty), "transfer/" + scoped(m)));
         fold(n2);
         break;
       }
       case OpKind::kPotDeposit:
       case OpKind::kPotWithdraw: {
-        SANDBANK_ASSIGN_OR_RETURN(int n, exactlyOnce(m, main, "pot/" + m.key));
+        SANDBANK_ASSIGN_OR_RETURN(int n, exactlyOnce(m, main, "pot/" + scoped(m)));
         fold(n);
-        SANDBANK_ASSIGN_OR_RETURN(int n2, exactlyOnce(m, potAddress(idOf(m, "pot_id")), "pot/" + m.key));
+        SANDBANK_ASSIGN_OR_RETURN(int n2, exactlyOnce(m, potAddress(idOf(m, "pot_id")), "pot/" + scoped(m)));
         fold(n2);
         break;
       }

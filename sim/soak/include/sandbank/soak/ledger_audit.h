@@ -8,6 +8,8 @@
 //   card-processor:clearing:<auth>  -> clear/<auth>
 //   fps:<payment>:<leg>             -> fps/<payment>/<leg>  (and fps.idempotency maps the
 //                                      client's key to that payment, checked per movement)
+// Customer routes' keys arrive at the services scoped by the edge ("edge:<user>:<key>"),
+// so the audit expects the scoped key there and the client's key on scheme routes.
 // An acknowledged movement passes when its origin has exactly one EntrySet at each
 // address it touches (both accounts of a transfer; account and pot of a pot move). An
 // authorise passes when exactly one hold at the account carries its hold key and it is
