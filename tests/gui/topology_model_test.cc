@@ -34,7 +34,8 @@ FlowBatch bank() {
   v->push_back(del);
   v->push_back(ev(flow::FlowKind::kStoreRequest, "ledger", "node-1"));
   v->push_back(ev(flow::FlowKind::kReplicaWrite, "node-1", "node-2"));
-  v->push_back(ev(flow::FlowKind::kProcess, "supervisor", ""));
+  v->push_back(ev(flow::FlowKind::kProcess, "supervisor", "fraud-2"));  // an instance of fraud
+  v->push_back(ev(flow::FlowKind::kStoreRequest, "ledger-1", "node-1"));  // a client id: ledger
   return v;
 }
 
@@ -47,14 +48,17 @@ class TopologyModelTest : public QObject {
   void nodesAndEdgesComeFromTheEvents() {
     TopologyGraph g;
     QVERIFY(g.add(bank(), 0.0));
-    for (const char* s : {"edge", "card-processor", "fraud", "ledger", "notification", "supervisor"}) {
+    for (const char* s : {"edge", "card-processor", "fraud", "ledger", "notification"}) {
       QVERIFY2(g.find(Kind::kService, s).has_value(), s);
     }
     QVERIFY(!g.find(Kind::kService, "bus").has_value());  // the bus is drawn as its topics
+    QVERIFY(!g.find(Kind::kService, "supervisor").has_value());
+    QVERIFY(!g.find(Kind::kService, "fraud-2").has_value());  // instances fold into their service
+    QVERIFY(!g.find(Kind::kService, "ledger-1").has_value());
     QVERIFY(g.find(Kind::kTopic, "ledger.entries").has_value());
     QVERIFY(g.find(Kind::kStore, "node-1").has_value());
     QVERIFY(g.find(Kind::kStore, "node-2").has_value());
-    QCOMPARE(g.nodes().size(), size_t(9));
+    QCOMPARE(g.nodes().size(), size_t(8));
     auto id = [&](Kind k, const char* n) { return *g.find(k, n); };
     QVERIFY(g.edge(id(Kind::kService, "edge"), id(Kind::kService, "card-processor")));
     QVERIFY(g.edge(id(Kind::kService, "ledger"), id(Kind::kTopic, "ledger.entries")));
@@ -65,6 +69,7 @@ class TopologyModelTest : public QObject {
     // The same events again add traffic, not nodes or edges.
     QVERIFY(!g.add(bank(), 0.0));
     QCOMPARE(g.edge(id(Kind::kService, "edge"), id(Kind::kService, "card-processor"))->count, uint64_t(2));
+    QCOMPARE(g.edge(id(Kind::kService, "ledger"), id(Kind::kStore, "node-1"))->count, uint64_t(4));
   }
 
   void failingEdgesAreFlaggedAndRecover() {
@@ -114,10 +119,12 @@ class TopologyModelTest : public QObject {
       const auto& n = a.nodes()[i];
       const size_t j = *b.find(n.kind, n.name);
       QCOMPARE(la[i], lb[j]);  // the same place whatever order they were seen in
-      if (n.kind == Kind::kTopic) QVERIFY(la[i].x() < size.width() / 3);
-      if (n.kind == Kind::kService) QVERIFY(std::abs(la[i].x() - size.width() / 2) < size.width() / 6);
-      if (n.kind == Kind::kStore) QVERIFY(la[i].x() > size.width() * 2 / 3);
-      QCOMPARE(*a.nodeAt(la[i], size), i);
+      const double x = la[i].center().x();
+      if (n.kind == Kind::kTopic) QVERIFY(x < size.width() / 3);
+      if (n.kind == Kind::kService) QVERIFY(std::abs(x - size.width() / 2) < size.width() / 6);
+      if (n.kind == Kind::kStore) QVERIFY(x > size.width() * 2 / 3);
+      QCOMPARE(*a.nodeAt(la[i].center(), size), i);
+      for (size_t k = 0; k < i; ++k) QVERIFY2(!la[i].intersects(la[k]), n.name.c_str());  // no overlaps
     }
     QVERIFY(!a.nodeAt(QPointF(2, 2), size).has_value());
   }
@@ -133,11 +140,11 @@ class TopologyModelTest : public QObject {
     panel.show();
     feed.start();
     feed.inject(std::vector<flow::FlowEvent>(*bank()));
-    QTRY_COMPARE(panel.graph().nodes().size(), size_t(9));
+    QTRY_COMPARE(panel.graph().nodes().size(), size_t(8));
     const auto at = panel.graph().layout(panel.view()->size());
     const size_t ledger = *panel.graph().find(Kind::kService, "ledger");
     QSignalSpy focused(&selection, &Selection::serviceFocused);
-    QTest::mouseClick(panel.view(), Qt::LeftButton, {}, at[ledger].toPoint());
+    QTest::mouseClick(panel.view(), Qt::LeftButton, {}, at[ledger].center().toPoint());
     QCOMPARE(selection.service(), QString("ledger"));
     QTest::mouseClick(panel.view(), Qt::LeftButton, {}, QPoint(3, panel.view()->height() - 3));
     QCOMPARE(selection.service(), QString());

@@ -29,6 +29,16 @@ void bump(TopologyEdge& edge, double now_s, bool traffic, bool error) {
   }
 }
 
+// "card-processor-1" (an instance or a store client id) -> "card-processor".
+std::string serviceOf(const std::string& name) {
+  size_t dash = name.rfind('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 >= name.size()) return name;
+  for (size_t i = dash + 1; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return name;
+  }
+  return name.substr(0, dash);
+}
+
 }  // namespace
 
 double TopologyEdge::rate() const { return level / TopologyGraph::kTau; }
@@ -70,8 +80,8 @@ bool TopologyGraph::add(const flow::FlowEvent& e, double now_s) {
   const size_t nodes_before = nodes_.size(), edges_before = edges_.size();
   std::optional<size_t> from, to;
   auto service = [&](const std::string& name) -> std::optional<size_t> {
-    if (name.empty() || name == "bus") return std::nullopt;
-    return ensureNode(Kind::kService, name);
+    if (name.empty() || name == "bus" || name == "supervisor") return std::nullopt;
+    return ensureNode(Kind::kService, serviceOf(name));
   };
   switch (e.kind) {
     case flow::FlowKind::kRpc:
@@ -107,11 +117,13 @@ bool TopologyGraph::add(const flow::FlowEvent& e, double now_s) {
     case flow::FlowKind::kRebalance:
       // Faults count against the edge they hit when it exists; the rest only name nodes.
       if (e.kind == flow::FlowKind::kFault) {
-        auto a = find(Kind::kService, e.source), b = find(Kind::kService, e.destination);
+        auto a = find(Kind::kService, serviceOf(e.source)), b = find(Kind::kService, serviceOf(e.destination));
         if (a && b) {
           bump(edges_[edgeIndex(*a, *b, now_s)], now_s, false, true);
         }
-      } else if (e.kind != flow::FlowKind::kRebalance) {
+      } else if (e.kind == flow::FlowKind::kProcess) {
+        service(e.destination);  // supervisor -> the instance
+      } else if (e.kind == flow::FlowKind::kLog) {
         service(e.source);
       }
       break;
@@ -146,40 +158,42 @@ bool TopologyGraph::decay(double now_s) {
   return active;
 }
 
-std::vector<QPointF> TopologyGraph::layout(QSizeF size) const {
-  // Each column in name order, so the same nodes always land in the same places.
+std::vector<QRectF> TopologyGraph::layout(QSizeF size) const {
+  // Each column in name order, so the same nodes always land in the same places. A column
+  // with more nodes than fit in its height splits into side-by-side sub-columns.
   std::vector<std::vector<size_t>> columns(3);
   for (size_t i = 0; i < nodes_.size(); ++i) columns[static_cast<int>(nodes_[i].kind)].push_back(i);
   for (auto& c : columns) {
     std::sort(c.begin(), c.end(), [this](size_t a, size_t b) { return nodes_[a].name < nodes_[b].name; });
   }
-  std::vector<QPointF> out(nodes_.size());
-  const double xs[3] = {size.width() * 0.17, size.width() * 0.5, size.width() * 0.83};
-  const double top = 40, bottom = size.height() - 24;
+  std::vector<QRectF> out(nodes_.size());
+  const double bands[3][2] = {{0.01, 0.31}, {0.34, 0.66}, {0.69, 0.99}};  // fractions of the width
+  const double top = 30, bottom = size.height() - 8, h = 20, pitch = 26;
+  const size_t fit = std::max<size_t>(1, static_cast<size_t>((bottom - top) / pitch));
   for (int c = 0; c < 3; ++c) {
     const auto& col = columns[c];
     if (col.empty()) continue;
-    const double step = (bottom - top) / static_cast<double>(col.size());
-    // Services in a crowded middle column zig-zag so their boxes do not overlap.
-    const bool zig = c == 1 && step < 30;
+    const size_t subs = (col.size() + fit - 1) / fit;
+    const size_t per = (col.size() + subs - 1) / subs;
+    const double left = size.width() * bands[c][0], band = size.width() * (bands[c][1] - bands[c][0]);
+    const double sub_w = band / static_cast<double>(subs);
+    const double w = std::min(170.0, sub_w - 6);
+    const double step = std::min((bottom - top) / static_cast<double>(per), 60.0);
+    const double first = top + ((bottom - top) - step * static_cast<double>(per)) / 2;
     for (size_t k = 0; k < col.size(); ++k) {
-      double x = xs[c];
-      if (zig) x += (k % 2 == 0 ? -1 : 1) * size.width() * 0.06;
-      out[col[k]] = QPointF(x, top + step * (static_cast<double>(k) + 0.5));
+      const size_t sub = k / per, row = k % per;
+      const double cx = left + sub_w * (static_cast<double>(sub) + 0.5);
+      const double cy = first + step * (static_cast<double>(row) + 0.5);
+      out[col[k]] = QRectF(cx - w / 2, cy - h / 2, w, h);
     }
   }
   return out;
 }
 
-QRectF TopologyGraph::nodeBox(QPointF centre, QSizeF size) {
-  const double w = std::clamp(size.width() * 0.28, 70.0, 170.0), h = 22;
-  return {centre.x() - w / 2, centre.y() - h / 2, w, h};
-}
-
 std::optional<size_t> TopologyGraph::nodeAt(QPointF pos, QSizeF size) const {
   const auto at = layout(size);
   for (size_t i = 0; i < at.size(); ++i) {
-    if (nodeBox(at[i], size).adjusted(-3, -3, 3, 3).contains(pos)) return i;
+    if (at[i].adjusted(-2, -2, 2, 2).contains(pos)) return i;
   }
   return std::nullopt;
 }

@@ -60,9 +60,8 @@ class TopologyGraph {
   std::optional<size_t> find(TopologyNode::Kind kind, const std::string& name) const;
   const TopologyEdge* edge(size_t from, size_t to) const;
 
-  // Where each node goes in a `size` area (centres), and the box it is drawn in.
-  std::vector<QPointF> layout(QSizeF size) const;
-  static QRectF nodeBox(QPointF centre, QSizeF size);
+  // The box each node is drawn in, in a `size` area.
+  std::vector<QRectF> layout(QSizeF size) const;
   // The node drawn at `pos` for that layout, if any.
   std::optional<size_t> nodeAt(QPointF pos, QSizeF size) const;
 

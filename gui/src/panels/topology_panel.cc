@@ -89,9 +89,9 @@ void TopologyView::paintEvent(QPaintEvent*) {
   // Column titles.
   p.setPen(muted);
   const char* titles[3] = {"bus topics", "services", "store nodes"};
-  const double xs[3] = {width() * 0.17, width() * 0.5, width() * 0.83};
+  const double xs[3] = {width() * 0.16, width() * 0.5, width() * 0.84};
   for (int c = 0; c < 3; ++c) {
-    p.drawText(QRectF(xs[c] - 60, 6, 120, 18), Qt::AlignCenter, titles[c]);
+    p.drawText(QRectF(xs[c] - 60, 4, 120, 18), Qt::AlignCenter, titles[c]);
   }
 
   const auto at = graph_.layout(size());
@@ -102,7 +102,7 @@ void TopologyView::paintEvent(QPaintEvent*) {
 
   // Edges first, under the nodes: quiet edges faint and thin, busy ones bold.
   for (const TopologyEdge& e : graph_.edges()) {
-    const QPointF a = at[e.from], b = at[e.to];
+    const QPointF a = at[e.from].center(), b = at[e.to].center();
     const double rate = e.rate();
     const double busy = rate / (rate + 3.0);  // 0..1
     const bool touches_focus = focused && (e.from == *focused || e.to == *focused);
@@ -122,7 +122,7 @@ void TopologyView::paintEvent(QPaintEvent*) {
     p.setBrush(Qt::NoBrush);
     p.drawPath(path);
     // An arrowhead at the target's box edge, along the curve's last direction.
-    const QRectF box = TopologyGraph::nodeBox(b, size());
+    const QRectF box = at[e.to];
     double t = 0.98;
     for (double s = 0.5; s < 1.0; s += 0.02) {
       if (box.adjusted(-2, -2, 2, 2).contains(path.pointAtPercent(s))) {
@@ -144,7 +144,7 @@ void TopologyView::paintEvent(QPaintEvent*) {
   // Nodes.
   for (size_t i = 0; i < graph_.nodes().size(); ++i) {
     const TopologyNode& n = graph_.nodes()[i];
-    const QRectF box = TopologyGraph::nodeBox(at[i], size());
+    const QRectF box = at[i];
     const bool is_focus = focused && *focused == i;
     QColor fill = kindColor(n.kind, dark);
     if (n.down) fill = dark ? QColor(60, 60, 60) : QColor(225, 225, 225);

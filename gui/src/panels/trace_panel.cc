@@ -180,12 +180,18 @@ TracePanel::TracePanel(GuiContext& context, QWidget* parent) : QWidget(parent), 
 void TracePanel::onBatch(const FlowBatch& batch) {
   if (index_.add(batch)) picker_dirty_ = true;
   if (trace_.isEmpty() && !picked_by_user_ && index_.size() > 0) {
-    // Until the user picks one, show the newest trace whose first event is in: a useful
-    // first picture, and it does not steer the other panels.
-    auto recent = index_.recent(1);
-    if (!recent.empty()) {
-      trace_ = QString::fromStdString(recent.front().trace_id);
-      setDiagram(*index_.eventsOf(recent.front().trace_id));
+    // Until the user picks one, show a recent trace: a useful first picture, and it does
+    // not steer the other panels.
+    // Among the newest traces, one that failed, else the busiest: more to see than the
+    // last one-call health probe.
+    const auto recent = index_.recent(50);
+    const TraceSummary* best = nullptr;
+    for (const auto& s : recent) {
+      if (!best || std::make_pair(s.errors > 0, s.events) > std::make_pair(best->errors > 0, best->events)) best = &s;
+    }
+    if (best != nullptr) {
+      trace_ = QString::fromStdString(best->trace_id);
+      setDiagram(*index_.eventsOf(best->trace_id));
       picker_dirty_ = true;
     }
     return;
