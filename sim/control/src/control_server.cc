@@ -12,6 +12,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "convert.h"
+#include "token_credentials.h"
 #include "sandbank/control.grpc.pb.h"
 #include "sandbank/core/clock_file.h"
 #include "sandbank/core/duration.h"
@@ -389,8 +390,10 @@ void ControlServer::addService(grpc::Service* service) { impl_->extra.push_back(
 Status ControlServer::start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:" + std::to_string(impl_->options.port), grpc::InsecureServerCredentials(),
-                           &impl_->port);
+  // The token guards the whole port: Control, and the Bus, Store and reflection services
+  // added next to it, before any of their methods runs.
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(impl_->options.port),
+                           tokenServerCredentials(impl_->options.token), &impl_->port);
   builder.RegisterService(&impl_->control);
   for (auto* s : impl_->extra) builder.RegisterService(s);
   impl_->server = builder.BuildAndStart();

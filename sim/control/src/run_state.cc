@@ -27,10 +27,25 @@ std::string defaultRunStatePath() { return defaultStateDir() + "/run.json"; }
 
 Status writeRunState(const std::string& path, const RunState& s) {
   std::filesystem::path p(path);
+  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
   std::error_code ec;
-  std::filesystem::create_directories(p.parent_path(), ec);
-  if (ec) return Internal("cannot create " + p.parent_path().string() + ": " + ec.message());
-  ::chmod(p.parent_path().c_str(), 0700);
+  {
+    // 077 while creating, so no folder on the way is ever readable by others.
+    mode_t old = ::umask(077);
+    std::filesystem::create_directories(dir, ec);
+    ::umask(old);
+  }
+  if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
+  // The folder must be ours alone: under /tmp another user could have made it first,
+  // and the token must not land where they can read or swap it.
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return FailedPrecondition(dir.string() + " is not a folder; remove it or pass --state FILE");
+  if (st.st_uid != ::getuid())
+    return FailedPrecondition(dir.string() + " belongs to uid " + std::to_string(st.st_uid) +
+                              ", not to this user; remove it or set SANDBANK_STATE_DIR");
+  if ((st.st_mode & 0777) != 0700 && ::chmod(dir.c_str(), 0700) != 0)
+    return Internal("cannot make " + dir.string() + " private (chmod 0700): " + std::strerror(errno));
   nlohmann::json j = {{"address", s.address}, {"token", s.token},   {"pid", s.pid},
                       {"manifest", s.manifest}, {"started", s.started}};
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
