@@ -2,6 +2,7 @@
 // return a manifest whose dependencies all exist and can be ordered, or an error that
 // names the file. Thread-safety: libFuzzer calls it from one thread.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
@@ -28,6 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& name : order) {
     const ServiceSpec* s = m->find(name);
     if (s == nullptr) std::abort();
+    // The bounds the parser promises to enforce (the supervisor relies on them).
+    if (s->replicas < 0 || s->health.retries < 1 || s->restart.max_retries < -1) {
+      std::fprintf(stderr, "out-of-range number accepted for service '%s'\n", name.c_str());
+      std::abort();
+    }
+    if (s->restart.max_backoff < s->restart.backoff || !(s->restart.multiplier >= 1.0)) std::abort();
     for (const auto& d : s->depends_on) {
       if (!started.count(d.service)) std::abort();
     }
