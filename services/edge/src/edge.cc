@@ -25,6 +25,9 @@ Result<EdgeOptions> EdgeOptions::fromConfig(const kit::Config& config) {
   SANDBANK_ASSIGN_OR_RETURN(int64_t threads, config.getInt("EDGE_THREADS", 4));
   if (threads < 1 || threads > 256) return InvalidArgument("EDGE_THREADS must be from 1 to 256");
   o.http.threads = static_cast<int>(threads);
+  SANDBANK_ASSIGN_OR_RETURN(int64_t connections, config.getInt("EDGE_MAX_CONNECTIONS", 512));
+  if (connections < 1 || connections > 100000) return InvalidArgument("EDGE_MAX_CONNECTIONS must be from 1 to 100000");
+  o.http.max_connections = static_cast<size_t>(connections);
   SANDBANK_ASSIGN_OR_RETURN(o.http.read_timeout, positiveDuration(config, "EDGE_READ_TIMEOUT", std::chrono::seconds(10)));
   SANDBANK_ASSIGN_OR_RETURN(o.http.shutdown_grace,
                             positiveDuration(config, "SANDBANK_SHUTDOWN_GRACE", std::chrono::seconds(5)));

@@ -126,7 +126,7 @@ std::string percentDecode(std::string_view s, bool plus_is_space, bool* ok) {
   return out;
 }
 
-enum class Access { kPublic, kCustomer, kScheme };
+using Access = EdgeApi::Access;
 
 // One request on its way through a route.
 struct Call {
@@ -140,7 +140,7 @@ struct Call {
 
 class EdgeApi::Impl {
  public:
-  Impl(Auth& auth, const kit::Config& config, EdgeOptions options)
+  Impl(Credentials& auth, const kit::Config& config, EdgeOptions options)
       : auth_(auth), options_(std::move(options)) {
     connect(config, "account", account_);
     connect(config, "card", card_);
@@ -156,6 +156,8 @@ class EdgeApi::Impl {
   HttpResponse handle(const HttpRequest& request);
 
  private:
+  friend class EdgeApi;  // routes(), for EdgeApi::routes()
+
   template <class S>
   struct Upstream {
     std::string name;
@@ -238,7 +240,7 @@ class EdgeApi::Impl {
   Result<HttpResponse> schemeReverse(Call&);
   Result<HttpResponse> fpsInbound(Call&);
 
-  Auth& auth_;
+  Credentials& auth_;
   EdgeOptions options_;
   Upstream<account::Account> account_;
   Upstream<card::Card> card_;
@@ -749,10 +751,20 @@ Result<HttpResponse> EdgeApi::Impl::fpsInbound(Call& c) {
 
 // ---- EdgeApi, EdgeOptions, Edge ----
 
-EdgeApi::EdgeApi(Auth& auth, const kit::Config& config, EdgeOptions options)
+EdgeApi::EdgeApi(Credentials& auth, const kit::Config& config, EdgeOptions options)
     : impl_(std::make_unique<Impl>(auth, config, std::move(options))) {}
 EdgeApi::~EdgeApi() = default;
 
 HttpResponse EdgeApi::handle(const HttpRequest& request) { return impl_->handle(request); }
+
+std::vector<EdgeApi::RouteInfo> EdgeApi::routes() {
+  std::vector<RouteInfo> out;
+  for (const auto& r : Impl::routes()) {
+    std::string path;
+    for (std::string_view segment : r.pattern) path += "/" + std::string(segment);
+    out.push_back({std::string(r.method), std::move(path), r.access});
+  }
+  return out;
+}
 
 }  // namespace sandbank::edge

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <cstdint>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -37,10 +38,47 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// The length of the well-formed UTF-8 sequence at the start of `s`, or 0.
+size_t utf8Length(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && b(1) >= 0xA0) return 0;  // a surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && b(1) >= 0x90) return 0;  // past U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// A JSON string body. Messages may quote what a client sent (a path, a JSON parser's
+// "last read"), so bytes that are not UTF-8 become U+FFFD: the answer stays valid JSON.
 std::string jsonEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
-  for (char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    const size_t n = utf8Length(s.substr(i));
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -48,7 +86,7 @@ std::string jsonEscape(std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
           out += buf;
@@ -84,6 +122,88 @@ HttpResponse errorResponse(int status, std::string_view code, std::string_view m
   r.status = status;
   r.body = "{\"error\":{\"code\":\"" + jsonEscape(code) + "\",\"message\":\"" + jsonEscape(message) + "\"}}";
   return r;
+}
+
+namespace {
+
+using RequestParser = http::request_parser<http::string_body>;
+
+// The one parser configuration: connections and parseHttpRequest() both use it.
+void configure(RequestParser& parser, const HttpServerOptions& options) {
+  parser.header_limit(static_cast<std::uint32_t>(std::min<size_t>(options.header_limit, UINT32_MAX)));
+  parser.body_limit(options.body_limit);
+}
+
+HttpRequest toHttpRequest(http::request<http::string_body>&& req) {
+  HttpRequest request;
+  request.method = std::string(req.method_string());
+  request.target = std::string(req.target());
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  request.body = std::move(req.body());
+  return request;
+}
+
+// The answer to a request the parser refused, or nullopt when the read failed for
+// another reason (the client closed, timed out or reset: there is nobody to answer).
+std::optional<HttpResponse> rejectionFor(beast::error_code ec, const HttpServerOptions& options) {
+  if (ec == http::error::body_limit) {
+    return errorResponse(413, "payload_too_large",
+                         "the request body is larger than the " + std::to_string(options.body_limit) + "-byte limit");
+  }
+  if (ec == http::error::header_limit) {
+    return errorResponse(431, "request_header_fields_too_large",
+                         "the request headers are larger than the " + std::to_string(options.header_limit) +
+                             "-byte limit");
+  }
+  const bool protocol_error = ec.category() == http::make_error_code(http::error::bad_method).category() &&
+                              ec != http::error::end_of_stream && ec != http::error::partial_message &&
+                              ec != http::error::need_more;
+  if (protocol_error) return errorResponse(400, "invalid_argument", "malformed HTTP request: " + ec.message());
+  return std::nullopt;
+}
+
+}  // namespace
+
+HttpParse parseHttpRequest(std::string_view bytes, const HttpServerOptions& options) {
+  HttpParse out;
+  RequestParser parser;
+  configure(parser, options);
+  parser.eager(true);
+  size_t used = 0;
+  while (!parser.is_done()) {
+    beast::error_code ec;
+    const size_t n = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+    used += n;
+    // No progress and no error (nothing left to offer): a connection would wait.
+    if (!ec && n == 0) ec = http::error::need_more;
+    if (ec == http::error::need_more) {
+      if (n == 0 || used == bytes.size()) {
+        out.outcome = HttpParse::Outcome::kIncomplete;
+        out.consumed = used;
+        return out;
+      }
+      continue;
+    }
+    if (ec) {
+      auto rejection = rejectionFor(ec, options);
+      // Every parser error on received bytes is one of the three answers; anything else
+      // would be a parser state this function does not expect.
+      out.outcome = HttpParse::Outcome::kRejected;
+      out.rejection = rejection ? std::move(*rejection)
+                                : errorResponse(400, "invalid_argument", "malformed HTTP request: " + ec.message());
+      out.consumed = used;
+      return out;
+    }
+  }
+  out.outcome = HttpParse::Outcome::kRequest;
+  out.consumed = used;
+  out.keep_alive = parser.get().keep_alive();
+  out.request = toHttpRequest(parser.release());
+  return out;
 }
 
 class Session;
@@ -132,6 +252,12 @@ class HttpServer::Impl {
     });
   }
 
+  // Connections being served (admitted) and being turned away (answered 503 and
+  // drained); a connection over max_connections is turned away, and past twice that it
+  // is closed without an answer.
+  std::atomic<size_t> admitted_{0};
+  std::atomic<size_t> turned_away_{0};
+
   void add(const std::shared_ptr<Session>& s);
   void remove(Session* s) {
     std::lock_guard lock(mu_);
@@ -175,13 +301,27 @@ class HttpServer::Impl {
 // worker, write the answer, and go round again while keep-alive holds.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(HttpServer::Impl& server, tcp::socket socket)
+  Session(HttpServer::Impl& server, tcp::socket socket, bool admitted)
       : server_(server), stream_(std::move(socket)),
-        buffer_(server.options().header_limit + server.options().body_limit + 16 * 1024) {}
-  ~Session() { server_.remove(this); }
+        buffer_(server.options().header_limit + server.options().body_limit + 16 * 1024), admitted_(admitted) {
+    ++(admitted_ ? server_.admitted_ : server_.turned_away_);
+  }
+  ~Session() {
+    --(admitted_ ? server_.admitted_ : server_.turned_away_);
+    server_.remove(this);
+  }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->readHeader(); });
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->admitted_) return self->readHeader();
+      // Over the limit: say so at once and close, without reading a request.
+      self->busy_ = true;
+      self->write(errorResponse(503, "unavailable",
+                                "the edge is serving its limit of " +
+                                    std::to_string(self->server_.options().max_connections) +
+                                    " connections; retry shortly"),
+                  11, false);
+    });
   }
 
   // On the strand: closes the connection unless a request is being answered (which then
@@ -197,8 +337,7 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = false;
     if (server_.stopping()) return close();
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(server_.options().header_limit));
-    parser_->body_limit(server_.options().body_limit);
+    configure(*parser_, server_.options());
     // One deadline for the whole request: trickling bytes does not extend it.
     stream_.expires_after(server_.options().read_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
@@ -229,18 +368,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return onReadError(ec);
     busy_ = true;
     stream_.expires_never();
-    auto req = parser_->release();
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    for (const auto& field : req) {
-      std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
-    request.body = std::move(req.body());
-    const unsigned version = req.version();
-    const bool keep_alive = req.keep_alive();
+    const unsigned version = parser_->get().version();
+    const bool keep_alive = parser_->get().keep_alive();
+    HttpRequest request = toHttpRequest(parser_->release());
     server_.handle(std::move(request), [self = shared_from_this(), version, keep_alive](HttpResponse response) {
       asio::post(self->executor(), [self, version, keep_alive, response = std::move(response)]() mutable {
         self->write(std::move(response), version, keep_alive);
@@ -249,28 +379,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void onReadError(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
+    // Too large or malformed: answer before the close. Closed, timed out (a slow
+    // client), reset or stop(): just close.
+    if (auto rejection = rejectionFor(ec, server_.options())) {
       busy_ = true;
-      return write(errorResponse(413, "payload_too_large",
-                                 "the request body is larger than the " +
-                                     std::to_string(server_.options().body_limit) + "-byte limit"),
-                   11, false);
+      return write(std::move(*rejection), 11, false);
     }
-    if (ec == http::error::header_limit) {
-      busy_ = true;
-      return write(errorResponse(431, "request_header_fields_too_large",
-                                 "the request headers are larger than the " +
-                                     std::to_string(server_.options().header_limit) + "-byte limit"),
-                   11, false);
-    }
-    // A malformed request (not a closed or timed-out connection) gets a 400 before the close.
-    const bool protocol_error = ec.category() == http::make_error_code(http::error::bad_method).category() &&
-                                ec != http::error::end_of_stream && ec != http::error::partial_message;
-    if (protocol_error) {
-      busy_ = true;
-      return write(errorResponse(400, "invalid_argument", "malformed HTTP request: " + ec.message()), 11, false);
-    }
-    close();  // end of stream, timeout (a slow client), reset, or stop()
+    close();
   }
 
   void write(HttpResponse r, unsigned version, bool keep_alive) {
@@ -299,7 +414,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_.stopping()) return close();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(server_.options().read_timeout);
+    // A turned-away connection holds a descriptor while it drains: briefly.
+    stream_.expires_after(admitted_ ? server_.options().read_timeout
+                                    : std::min<std::chrono::milliseconds>(server_.options().read_timeout,
+                                                                          std::chrono::seconds(1)));
     discard();
   }
 
@@ -322,6 +440,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;  // alive while async_write runs
+  const bool admitted_;  // false: over max_connections, answered 503 and closed
   bool busy_ = false;  // a request is with the handler or its answer is being written
   size_t drained_ = 0;
   char drain_[4096];
@@ -345,8 +464,15 @@ void HttpServer::Impl::doAccept() {
       return;
     }
     beast::error_code ignored;
+    const size_t limit = std::max<size_t>(1, options_.max_connections);
+    const bool admit = admitted_.load() < limit;
+    if (!admit && turned_away_.load() >= limit) {
+      // A flood: even the 503 would cost a descriptor per connection for a while.
+      socket.close(ignored);
+      return doAccept();
+    }
     socket.set_option(tcp::no_delay(true), ignored);
-    auto session = std::make_shared<Session>(*this, std::move(socket));
+    auto session = std::make_shared<Session>(*this, std::move(socket), admit);
     add(session);
     session->start();
     doAccept();

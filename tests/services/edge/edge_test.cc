@@ -423,7 +423,7 @@ TEST_F(EdgeTest, TheOwnerReachesEveryRouteAndRequestsCarryTheirFields) {
   EXPECT_EQ(fetched.parsed()["counterparty_sort_code"], "040004");
 }
 
-TEST_F(EdgeTest, AnotherCustomersAccountCardPotAndPaymentAreNotFoundOnEveryRoute) {
+TEST_F(EdgeTest, EveryCustomerRouteRefusesAnotherCustomersResourcesWithoutSideEffects) {
   startEdge();
   Customer a = signUp("alice");
   Customer b = signUp("bob");
@@ -437,39 +437,86 @@ TEST_F(EdgeTest, AnotherCustomersAccountCardPotAndPaymentAreNotFoundOnEveryRoute
                                  {"account_number", "12345678"}},
                                 a.token)
                                .parsed()["payment_id"];
-  const int sends_before = fps_.calls("Send");
-  const int creates_before = pots_.calls("Create");
+  ASSERT_FALSE(pot_id.empty());
+  ASSERT_FALSE(payment_id.empty());
+  // Everything the upstreams did for alice so far; bob's probes must add nothing to it.
+  auto counts = [&] {
+    return std::map<std::string, int>{
+        {"card.Freeze", card_.calls("Freeze")},          {"card.Unfreeze", card_.calls("Unfreeze")},
+        {"card.ListByAccount", card_.calls("ListByAccount")}, {"pots.Create", pots_.calls("Create")},
+        {"pots.Deposit", pots_.calls("Deposit")},        {"pots.Withdraw", pots_.calls("Withdraw")},
+        {"pots.ListByAccount", pots_.calls("ListByAccount")}, {"p2p.CreateTransfer", p2p_.calls("CreateTransfer")},
+        {"fps.Send", fps_.calls("Send")},                {"ledger.GetBalance", ledger_.calls("GetBalance")},
+        {"transaction.ListByAccount", transaction_.calls("ListByAccount")},
+        {"feed.ListFeed", feed_.calls("ListFeed")},
+    };
+  };
+  const auto before = counts();
 
+  // One probe per customer route that names a resource: bob's token on alice's ids.
+  // Routes that name none are scoped to the caller by construction and are checked to
+  // answer with bob's own data only.
   struct Probe {
-    std::string method, path;
+    std::string path;
     json body;
   };
-  const std::vector<Probe> probes = {
-      {"GET", acc, {}},
-      {"GET", acc + "/balance", {}},
-      {"GET", acc + "/transactions", {}},
-      {"GET", acc + "/feed", {}},
-      {"GET", acc + "/cards", {}},
-      {"GET", acc + "/pots", {}},
-      {"POST", acc + "/pots", {{"idempotency_key", "x"}, {"name", "Mine now"}}},
-      {"POST", "/v1/cards/" + a.card_id + "/freeze", {{"idempotency_key", "x"}}},
-      {"POST", "/v1/cards/" + a.card_id + "/unfreeze", {{"idempotency_key", "x"}}},
-      {"POST", "/v1/pots/" + pot_id + "/deposit", {{"idempotency_key", "x"}, {"amount", gbp(1)}}},
-      {"POST", "/v1/pots/" + pot_id + "/withdraw", {{"idempotency_key", "x"}, {"amount", gbp(1)}}},
-      {"GET", "/v1/payments/" + payment_id, {}},
-      {"POST", "/v1/transfers",
-       {{"idempotency_key", "x"}, {"from_account_id", a.account_id}, {"to_account_id", b.account_id},
-        {"amount", gbp(1)}}},
-      {"POST", "/v1/payments",
-       {{"idempotency_key", "x"}, {"account_id", a.account_id}, {"amount", gbp(1)}, {"sort_code", "040004"},
-        {"account_number", "12345678"}}},
+  const std::map<std::string, Probe> probes = {
+      {"GET /v1/accounts/{}", {acc, {}}},
+      {"GET /v1/accounts/{}/balance", {acc + "/balance", {}}},
+      {"GET /v1/accounts/{}/transactions", {acc + "/transactions?limit=5", {}}},
+      {"GET /v1/accounts/{}/feed", {acc + "/feed?limit=5", {}}},
+      {"GET /v1/accounts/{}/cards", {acc + "/cards", {}}},
+      {"GET /v1/accounts/{}/pots", {acc + "/pots", {}}},
+      {"POST /v1/accounts/{}/pots", {acc + "/pots", {{"idempotency_key", "x"}, {"name", "Mine now"}}}},
+      {"POST /v1/cards/{}/freeze", {"/v1/cards/" + a.card_id + "/freeze", {{"idempotency_key", "x"}}}},
+      {"POST /v1/cards/{}/unfreeze", {"/v1/cards/" + a.card_id + "/unfreeze", {{"idempotency_key", "x"}}}},
+      {"POST /v1/pots/{}/deposit", {"/v1/pots/" + pot_id + "/deposit", {{"idempotency_key", "x"}, {"amount", gbp(1)}}}},
+      {"POST /v1/pots/{}/withdraw",
+       {"/v1/pots/" + pot_id + "/withdraw", {{"idempotency_key", "x"}, {"amount", gbp(1)}}}},
+      {"GET /v1/payments/{}", {"/v1/payments/" + payment_id, {}}},
+      {"POST /v1/transfers",
+       {"/v1/transfers",
+        {{"idempotency_key", "x"}, {"from_account_id", a.account_id}, {"to_account_id", b.account_id},
+         {"amount", gbp(1)}}}},
+      {"POST /v1/payments",
+       {"/v1/payments",
+        {{"idempotency_key", "x"}, {"account_id", a.account_id}, {"amount", gbp(1)}, {"sort_code", "040004"},
+         {"account_number", "12345678"}}}},
   };
-  for (const Probe& p : probes) {
-    Reply r = p.method == "GET" ? get(p.path, b.token) : post(p.path, p.body, b.token);
-    EXPECT_EQ(r.status, 404) << p.method << " " << p.path << ": " << r.body;
-    EXPECT_EQ(r.errorCode(), "not_found") << p.method << " " << p.path;
+  int probed = 0;
+  for (const EdgeApi::RouteInfo& route : EdgeApi::routes()) {
+    if (route.access != EdgeApi::Access::kCustomer) continue;
+    const std::string name = route.method + " " + route.path;
+    SCOPED_TRACE(name);
+    if (name == "GET /v1/me") {
+      Reply me = get("/v1/me", b.token);
+      ASSERT_EQ(me.status, 200) << me.body;
+      EXPECT_EQ(me.parsed()["user_id"], b.user_id);
+      continue;
+    }
+    if (name == "GET /v1/accounts") {
+      Reply list = get("/v1/accounts", b.token);
+      ASSERT_EQ(list.status, 200) << list.body;
+      EXPECT_EQ(list.body.find(a.account_id), std::string::npos) << "bob's list shows alice's account";
+      EXPECT_NE(list.body.find(b.account_id), std::string::npos);
+      continue;
+    }
+    auto it = probes.find(name);
+    // A new customer route must get a probe here before it ships.
+    ASSERT_NE(it, probes.end()) << "no ownership probe for the customer route " << name;
+    ++probed;
+    Reply r = route.method == "GET" ? get(it->second.path, b.token) : post(it->second.path, it->second.body, b.token);
+    EXPECT_EQ(r.status, 404) << r.body;
+    EXPECT_EQ(r.errorCode(), "not_found");
     EXPECT_EQ(r.body.find(a.user_id), std::string::npos) << "must not reveal the owner";
+    // The route still works for its owner, so the 404 is about ownership, not the probe.
+    Reply own = route.method == "GET" ? get(it->second.path, a.token)
+                                      : post(it->second.path, it->second.body, a.token);
+    EXPECT_NE(own.status, 404) << "alice's own request: " << own.body;
+    EXPECT_LT(own.status, 500) << own.body;
   }
+  EXPECT_EQ(probed, static_cast<int>(probes.size())) << "a probe names a route the edge no longer has";
+
   // The same answer as an id that does not exist at all.
   Reply missing = get("/v1/accounts/acc_nope", b.token);
   Reply theirs = get(acc, b.token);
@@ -480,14 +527,16 @@ TEST_F(EdgeTest, AnotherCustomersAccountCardPotAndPaymentAreNotFoundOnEveryRoute
   EXPECT_EQ(post("/v1/pots/pot_nope/deposit", {{"idempotency_key", "x"}, {"amount", gbp(1)}}, b.token).status, 404);
   EXPECT_EQ(post("/v1/cards/card_nope/freeze", json::object(), b.token).status, 404);
 
-  // Nothing that moves money or changes state reached a service.
-  EXPECT_EQ(card_.calls("Freeze"), 0);
-  EXPECT_EQ(card_.calls("Unfreeze"), 0);
-  EXPECT_EQ(pots_.calls("Deposit"), 0);
-  EXPECT_EQ(pots_.calls("Withdraw"), 0);
-  EXPECT_EQ(pots_.calls("Create"), creates_before);
-  EXPECT_EQ(p2p_.calls("CreateTransfer"), 0);
-  EXPECT_EQ(fps_.calls("Send"), sends_before);
+  // Bob's probes reached no upstream that reads or changes alice's data: every count
+  // that moved, moved by exactly alice's own requests above (one per route).
+  const auto after = counts();
+  const std::map<std::string, int> alices = {
+      {"card.Freeze", 1},        {"card.Unfreeze", 1},      {"card.ListByAccount", 1},
+      {"pots.Create", 1},        {"pots.Deposit", 1},       {"pots.Withdraw", 1},
+      {"pots.ListByAccount", 1}, {"p2p.CreateTransfer", 1}, {"fps.Send", 1},
+      {"ledger.GetBalance", 1},  {"transaction.ListByAccount", 1}, {"feed.ListFeed", 1},
+  };
+  for (const auto& [call, n] : alices) EXPECT_EQ(after.at(call) - before.at(call), n) << call;
 }
 
 TEST_F(EdgeTest, MalformedJsonAndMissingFieldsAre400NamingTheProblem) {
@@ -525,6 +574,25 @@ TEST_F(EdgeTest, MalformedJsonAndMissingFieldsAre400NamingTheProblem) {
   Reply binary = request("POST", "/v1/login", std::string("\x00\xff\xfe{", 4));
   EXPECT_EQ(binary.status, 400);
   EXPECT_EQ(request("GET", "/healthz").status, 200) << "still serving after bad input";
+}
+
+TEST_F(EdgeTest, ErrorAnswersStayValidJsonWhenTheRequestIsNotUtf8) {
+  startEdge();
+  // The JSON parser's reason quotes what it last read: here, bytes that are not UTF-8.
+  for (const std::string& body : {std::string("[\"\xff\xfe\"]"), std::string("{\"email\": \"\xc3\x28\"}"),
+                                  std::string("{\"a\": \xed\xa0\x80}")}) {
+    Reply r = request("POST", "/v1/login", body);
+    EXPECT_EQ(r.status, 400) << r.body;
+    json j = r.parsed();
+    ASSERT_TRUE(j.is_object()) << "not valid JSON: " << r.body;
+    EXPECT_EQ(j["error"]["code"], "invalid_argument");
+    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+  }
+  // Valid UTF-8 in a message passes through unchanged.
+  Reply accented = request("GET", "/v1/caf%C3%A9");
+  EXPECT_EQ(accented.status, 404);
+  EXPECT_TRUE(accented.parsed().is_object()) << accented.body;
+  EXPECT_EQ(request("GET", "/healthz").status, 200);
 }
 
 TEST_F(EdgeTest, OversizedBodyIs413AndTheServerAnswersTheNextRequest) {
@@ -577,6 +645,128 @@ TEST_F(EdgeTest, AClientTricklingHeaderBytesIsDroppedAtTheRequestDeadline) {
   }
   EXPECT_TRUE(closed);
   EXPECT_EQ(request("GET", "/healthz").status, 200);
+}
+
+TEST_F(EdgeTest, AClientTricklingItsBodyIsDroppedAtTheRequestDeadlineWhileOthersAreServed) {
+  startEdge({{"EDGE_READ_TIMEOUT", "300ms"}});
+  Conn slow(port_);
+  ASSERT_TRUE(slow.send("POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n\r\n{"));
+  bool closed = false;
+  // The headers are whole, the body comes a byte at a time and never ends: the deadline
+  // that started with the first byte of the request still holds.
+  for (int i = 0; i < 250 && !closed; ++i) {
+    if (!slow.send(" ")) closed = true;
+    else closed = slow.closedWithin(20ms);
+    if (i == 3) {
+      EXPECT_EQ(request("GET", "/healthz").status, 200) << "served while the slow body trickles";
+    }
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(request("GET", "/healthz").status, 200);
+}
+
+TEST_F(EdgeTest, ConnectionsOverTheLimitAre503AndTheEdgeServesAgainOnceSlowClientsAreDropped) {
+  startEdge({{"EDGE_MAX_CONNECTIONS", "2"}, {"EDGE_READ_TIMEOUT", "2s"}});
+  // Two slowloris clients take both places: headers that never end.
+  Conn first(port_), second(port_);
+  ASSERT_TRUE(first.send("GET /healthz HTTP/1.1\r\nX-Slow: "));
+  ASSERT_TRUE(second.send("GET /healthz HTTP/1.1\r\nX-Slow: "));
+  Conn third(port_);
+  ASSERT_TRUE(third.connected());
+  Reply turned_away = third.read(5s);
+  EXPECT_EQ(turned_away.status, 503) << turned_away.body;
+  EXPECT_EQ(turned_away.errorCode(), "unavailable");
+  EXPECT_NE(turned_away.errorMessage().find("limit of 2 connections"), std::string::npos) << turned_away.errorMessage();
+  EXPECT_EQ(turned_away.headers["connection"], "close");
+  EXPECT_TRUE(third.closedWithin(5s));
+  // The read deadline frees both places; then requests are served again.
+  EXPECT_TRUE(first.closedWithin(10s));
+  EXPECT_TRUE(second.closedWithin(10s));
+  Reply next = request("GET", "/healthz");
+  EXPECT_EQ(next.status, 200) << next.body;
+}
+
+TEST_F(EdgeTest, ABadMaxConnectionsStopsTheEdgeAtStartUp) {
+  auto vars = vars_;
+  vars["SANDBANK_SERVICE"] = "edge";
+  vars["EDGE_MAX_CONNECTIONS"] = "0";
+  auto edge = Edge::start(kit::Config(vars), *env_.store_, env_.clock_);
+  ASSERT_FALSE(edge.ok());
+  EXPECT_NE(edge.status().message().find("EDGE_MAX_CONNECTIONS"), std::string::npos) << edge.status().toString();
+}
+
+TEST_F(EdgeTest, ADeclaredLengthOverTheLimitIs413BeforeAnyBodyIsSent) {
+  startEdge();
+  Conn c(port_);
+  ASSERT_TRUE(c.send("POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n"));
+  Reply r = c.read(5s);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.errorCode(), "payload_too_large");
+  EXPECT_TRUE(c.closedWithin(15s)) << "the connection is closed after a 413";
+  EXPECT_EQ(request("GET", "/healthz").status, 200);
+}
+
+TEST_F(EdgeTest, ForgedTokensAre401AndTheRealOneStillWorks) {
+  startEdge();
+  Customer alice = signUp("alice");
+  std::string flipped = alice.token;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';
+  const std::vector<std::string> forged = {
+      flipped,                                   // one digit off
+      std::string(64, 'f'),                      // well-formed, never issued
+      alice.token + "0",                         // too long
+      alice.token.substr(0, 63),                 // too short
+      std::string(64, 'z'),                      // not hex
+      "' OR '1'='1' --" + std::string(49, 'x'),  // store-query injection shaped
+      alice.user_id,                             // a user id is no token
+  };
+  for (const std::string& token : forged) {
+    Reply r = get("/v1/me", token);
+    EXPECT_EQ(r.status, 401) << "token '" << token << "': " << r.body;
+    EXPECT_EQ(r.errorCode(), "unauthenticated");
+  }
+  EXPECT_EQ(request("GET", "/v1/me", "", {{"Authorization", "Bearer"}}).status, 401);
+  EXPECT_EQ(request("GET", "/v1/me", "", {{"Authorization", "Token " + alice.token}}).status, 401);
+  EXPECT_EQ(account_.calls("GetUser"), 0) << "no forged token reached a service";
+  Reply real = get("/v1/me", alice.token);
+  EXPECT_EQ(real.status, 200) << real.body;
+}
+
+TEST(ParseHttpRequestTest, AWholeRequestIsParsedAndTheRestLeftForTheNext) {
+  const std::string first = "POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-Up: A\r\n\r\n{}";
+  const std::string second = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  HttpParse p = parseHttpRequest(first + second, HttpServerOptions{});
+  ASSERT_EQ(p.outcome, HttpParse::Outcome::kRequest);
+  EXPECT_EQ(p.consumed, first.size());
+  EXPECT_TRUE(p.keep_alive);
+  EXPECT_EQ(p.request.method, "POST");
+  EXPECT_EQ(p.request.target, "/v1/login");
+  EXPECT_EQ(p.request.body, "{}");
+  ASSERT_NE(p.request.header("x-up"), nullptr) << "header names are lower-cased";
+  EXPECT_EQ(*p.request.header("x-up"), "A");
+  HttpParse q = parseHttpRequest(std::string_view(first + second).substr(p.consumed), HttpServerOptions{});
+  ASSERT_EQ(q.outcome, HttpParse::Outcome::kRequest);
+  EXPECT_EQ(q.request.target, "/healthz");
+}
+
+TEST(ParseHttpRequestTest, TheServersLimitsAndAnswersApply) {
+  HttpServerOptions o;
+  o.body_limit = 10;
+  o.header_limit = 200;
+  HttpParse big = parseHttpRequest("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", o);
+  ASSERT_EQ(big.outcome, HttpParse::Outcome::kRejected);
+  EXPECT_EQ(big.rejection.status, 413);
+  HttpParse headers = parseHttpRequest("GET / HTTP/1.1\r\nX: " + std::string(300, 'h') + "\r\n\r\n", o);
+  ASSERT_EQ(headers.outcome, HttpParse::Outcome::kRejected);
+  EXPECT_EQ(headers.rejection.status, 431);
+  HttpParse garbage = parseHttpRequest("THIS IS NOT HTTP\r\n\r\n", o);
+  ASSERT_EQ(garbage.outcome, HttpParse::Outcome::kRejected);
+  EXPECT_EQ(garbage.rejection.status, 400);
+  EXPECT_NE(garbage.rejection.body.find("malformed HTTP request"), std::string::npos) << garbage.rejection.body;
+  EXPECT_EQ(parseHttpRequest("GET / HTTP/1.1\r\nHost:", o).outcome, HttpParse::Outcome::kIncomplete);
+  EXPECT_EQ(parseHttpRequest("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", o).outcome,
+            HttpParse::Outcome::kIncomplete);
+  EXPECT_EQ(parseHttpRequest("", o).outcome, HttpParse::Outcome::kIncomplete);
 }
 
 TEST_F(EdgeTest, UnknownRouteIs404AndWrongMethodIs405) {

@@ -39,27 +39,41 @@ struct Registration {
   bool complete = false;
 };
 
-class Auth {
+// What the routes need from sign-up, log-in and sessions. Auth is the real one; the
+// fuzz target has an in-memory one so it can drive the routes without a store.
+class Credentials {
+ public:
+  virtual ~Credentials() = default;
+  virtual Result<Registration> registerEmail(std::string_view email, std::string_view name,
+                                             std::string_view password) = 0;
+  virtual Status completeSignUp(const Registration& registration) = 0;
+  virtual Result<Registration> logIn(std::string_view email, std::string_view password) = 0;
+  virtual Result<std::string> newSession(const std::string& user_id) = 0;
+  virtual Result<std::string> authenticate(std::string_view token) = 0;
+};
+
+class Auth final : public Credentials {
  public:
   // Creates the keyspace and tables if missing. `store` and `clock` must outlive this.
   static Result<std::unique_ptr<Auth>> open(kit::StoreClient& store, const Clock& clock, AuthOptions options = {});
-  ~Auth();
+  ~Auth() override;
 
   // Registers `email` with `password`. When the email is already registered with the
   // same password this is a retried sign-up and returns the existing registration
   // (complete or not) so the caller can finish it. Errors: INVALID_ARGUMENT (naming the
   // field), ALREADY_EXISTS (registered with another password), or the store's errors.
-  Result<Registration> registerEmail(std::string_view email, std::string_view name, std::string_view password);
+  Result<Registration> registerEmail(std::string_view email, std::string_view name,
+                                     std::string_view password) override;
   // Records the ids a sign-up created and marks it complete.
-  Status completeSignUp(const Registration& registration);
+  Status completeSignUp(const Registration& registration) override;
   // The registration for `email` when `password` matches. UNAUTHENTICATED for an
   // unknown email or a wrong password (the same answer for both); FAILED_PRECONDITION
   // when the sign-up has not finished.
-  Result<Registration> logIn(std::string_view email, std::string_view password);
+  Result<Registration> logIn(std::string_view email, std::string_view password) override;
   // A fresh token for `user_id`, valid for token_ttl.
-  Result<std::string> newSession(const std::string& user_id);
+  Result<std::string> newSession(const std::string& user_id) override;
   // The user id behind a live token; UNAUTHENTICATED when unknown or expired.
-  Result<std::string> authenticate(std::string_view token);
+  Result<std::string> authenticate(std::string_view token) override;
 
   static std::string normaliseEmail(std::string_view email);
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sandbank/core/clock.h"
 #include "sandbank/core/result.h"
@@ -20,7 +21,7 @@
 namespace sandbank::edge {
 
 struct EdgeOptions {
-  HttpServerOptions http;                            // EDGE_HTTP_PORT, EDGE_THREADS, EDGE_READ_TIMEOUT
+  HttpServerOptions http;  // EDGE_HTTP_PORT, EDGE_THREADS, EDGE_READ_TIMEOUT, EDGE_MAX_CONNECTIONS
   std::chrono::milliseconds upstream_timeout{5000};  // EDGE_UPSTREAM_TIMEOUT: deadline of each upstream call
   std::string scheme_key = "sandbank-scheme";        // EDGE_SCHEME_KEY: what X-Scheme-Key must carry
   AuthOptions auth;                                  // EDGE_CONSISTENCY, EDGE_TOKEN_TTL
@@ -31,15 +32,26 @@ struct EdgeOptions {
 
 class EdgeApi {
  public:
-  // `auth` must outlive this. Upstream channels come from `config` (SANDBANK_MESH or
+  // `auth` must outlive this (Auth over the store in the service; an in-memory one in
+  // the fuzz target). Upstream channels come from `config` (SANDBANK_MESH or
   // SANDBANK_ADDR_<NAME>); a service with no route answers 503 when a request needs it.
-  EdgeApi(Auth& auth, const kit::Config& config, EdgeOptions options);
+  EdgeApi(Credentials& auth, const kit::Config& config, EdgeOptions options);
   ~EdgeApi();
 
   // Routes, authenticates and answers one request; never throws for bad input. Sets the
   // kit's current trace (from the request's traceparent, or a new trace) around the
   // upstream calls and returns it in the traceparent response header.
   HttpResponse handle(const HttpRequest& request);
+
+  // Every route the edge serves, e.g. {"POST", "/v1/pots/{}/deposit", kCustomer}, so
+  // tests can prove that each one is covered (an ownership probe per customer route).
+  enum class Access { kPublic, kCustomer, kScheme };
+  struct RouteInfo {
+    std::string method;
+    std::string path;  // "{}" stands for one id segment
+    Access access;
+  };
+  static std::vector<RouteInfo> routes();
 
   class Impl;
 

@@ -1,7 +1,9 @@
 // HttpServer: a small HTTP/1.1 server on 127.0.0.1 with keep-alive, a body limit, a
-// header limit and a whole-request read timeout (a client that trickles its headers is
-// dropped), handing each complete request to a handler on a worker pool. The transport
-// lives in http_server.cc; this header stays free of Boost so any file may include it.
+// header limit, a whole-request read timeout (a client that trickles its headers or body
+// is dropped) and a bound on open connections, handing each complete request to a
+// handler on a worker pool. parseHttpRequest() runs the same parser with the same limits
+// on a byte string, for the fuzzer. The transport lives in http_server.cc; this header
+// stays free of Boost so any file may include it.
 // Thread-safety: the handler runs on worker threads, several at once; start() and stop()
 // are called from one thread.
 #pragma once
@@ -47,6 +49,10 @@ struct HttpServerOptions {
   // idle keep-alive connection is kept; past it the connection is closed.
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds write_timeout{10000};
+  // Open connections served at once. One more is answered 503 unavailable and closed,
+  // so clients that hold connections open (slowloris) cannot exhaust descriptors; each
+  // of theirs is dropped at read_timeout.
+  size_t max_connections = 512;
   // How long stop() lets requests in progress finish.
   std::chrono::milliseconds shutdown_grace{5000};
 };
@@ -74,5 +80,22 @@ class HttpServer {
 
 // `{"error":{"code":...,"message":...}}` with the given HTTP status.
 HttpResponse errorResponse(int status, std::string_view code, std::string_view message);
+
+// What a connection makes of the bytes at the start of `bytes`: the same Beast parser,
+// with the same header and body limits from `options`, and the same answers to a request
+// it rejects, as HttpServer uses on a socket. Pure; for the fuzz target and tests.
+struct HttpParse {
+  enum class Outcome {
+    kRequest,     // a whole request: `request`, made of the first `consumed` bytes
+    kIncomplete,  // a valid start; a connection would wait for more (until read_timeout)
+    kRejected,    // `rejection` (400, 413 or 431) is sent and the connection closed
+  };
+  Outcome outcome = Outcome::kIncomplete;
+  HttpRequest request;
+  HttpResponse rejection;
+  size_t consumed = 0;
+  bool keep_alive = false;  // the connection would read another request after this one
+};
+HttpParse parseHttpRequest(std::string_view bytes, const HttpServerOptions& options);
 
 }  // namespace sandbank::edge
