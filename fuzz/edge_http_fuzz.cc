@@ -77,16 +77,16 @@ void checkAnswer(const HttpResponse& r, bool from_parser) {
   }
 }
 
-struct Edge {
+struct FuzzEdge {
   FuzzCredentials credentials;
   HttpServerOptions limits;  // the edge's defaults: 64 KiB bodies, 16 KiB headers
   std::unique_ptr<EdgeApi> api;
 };
 
-Edge& edge() {
-  static Edge* e = [] {
-    sandbank::kit::initLogging("edge-fuzz", sandbank::kit::LogLevel::kError);
-    auto* made = new Edge();
+FuzzEdge& edge() {
+  static FuzzEdge* e = [] {
+    sandbank::kit::initLogging("edge-fuzz", sandbank::LogLevel::kError);
+    auto* made = new FuzzEdge();
     sandbank::kit::Config config(std::map<std::string, std::string>{{"SANDBANK_SERVICE", "edge"}});
     auto options = EdgeOptions::fromConfig(config);
     if (!options.ok()) {
@@ -103,7 +103,7 @@ Edge& edge() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Edge& e = edge();
+  FuzzEdge& e = edge();
   std::string_view rest(reinterpret_cast<const char*>(data), size);
   // A connection: requests one after another while keep-alive holds.
   for (int i = 0; i < 64 && !rest.empty(); ++i) {
