@@ -26,6 +26,9 @@ void pump(int ms) {
 QStringList saveScreenshots(MainWindow& window, const QString& dir) {
   QDir().mkpath(dir);
   QStringList saved;
+  // The default arrangement, not whatever layout the user last saved.
+  window.resetLayout();
+  pump(200);
   for (const QString& id : window.panelIds()) {
     QDockWidget* d = window.dock(id);
     d->show();

@@ -154,15 +154,17 @@ class StoreRing : public QWidget {
       QFont f = font();
       f.setBold(true);
       p.setFont(f);
-      p.drawText(QRectF(at.x() - r, at.y() - r, 2 * r, 2 * r), Qt::AlignCenter, node.name);
+      // The circle holds the node's number; its full name goes beside it, where it fits.
+      const QString number = node.name.section('-', -1);
+      p.drawText(QRectF(at.x() - r, at.y() - r, 2 * r, 2 * r), Qt::AlignCenter, number);
       p.setFont(font());
       p.setPen(text);
-      QString label = node.datacenter;
+      QString label = node.name + " · " + node.datacenter;
       if (!node.up) label += " · down";
       else if (node.isolated) label += " · isolated";
       else if (node.added_latency_ms > 0) label += QString(" · +%1 ms").arg(node.added_latency_ms);
-      const double lx = at.x() + (std::cos(a) >= -0.01 ? r + 4 : -r - 4 - 110);
-      p.drawText(QRectF(lx, at.y() - 9, 110, 18), (std::cos(a) >= -0.01 ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter, label);
+      const double lx = at.x() + (std::cos(a) >= -0.01 ? r + 4 : -r - 4 - 170);
+      p.drawText(QRectF(lx, at.y() - 9, 170, 18), (std::cos(a) >= -0.01 ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter, label);
       hits_.push_back({node.id, at});
     }
     p.setPen(palette().color(QPalette::PlaceholderText));
