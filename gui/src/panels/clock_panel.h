@@ -24,7 +24,8 @@ class ClockPanel : public QWidget {
   void advance(const QString& duration);
   QString nowText() const { return now_->text(); }
   QString offsetText() const { return offset_->text(); }
-  QString errorText() const { return error_->isVisible() ? error_->text() : QString(); }
+  // isHidden, not isVisible: the text counts even while the panel itself is not on screen.
+  QString errorText() const { return error_->isHidden() ? QString() : error_->text(); }
 
   // "3 d 4 h 5 m", "-20 s": the offset for people.
   static QString formatOffset(qint64 seconds);
