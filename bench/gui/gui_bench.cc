@@ -30,6 +30,7 @@
 #include "app.h"
 #include "flow_feed.h"
 #include "main_window.h"
+#include "sandbank/control/run_state.h"
 #include "sandbank/control/simulator.h"
 #include "sandbank/load/load_generator.h"
 
