@@ -22,7 +22,10 @@ class LiveServicesFaultsTest : public QObject {
 
  private Q_SLOTS:
   void initTestCase() {
-    app_ = std::make_unique<App>(AppOptions{.manifest = SANDBANK_SOURCE_DIR "/bank.yaml", .bin_dir = SANDBANK_BIN_DIR});
+    AppOptions o;
+    o.manifest = SANDBANK_SOURCE_DIR "/bank.yaml";
+    o.bin_dir = SANDBANK_BIN_DIR;
+    app_ = std::make_unique<App>(o);
     Status s = app_->start();
     QVERIFY2(s.ok(), s.message().c_str());
   }
