@@ -1,7 +1,8 @@
 // The card processor over the store and its upstreams; see card_processor.h.
 //
-//   scheme ─Authorise─▶ claim key ─▶ card.GetByToken ─▶ account.Get ─▶ fraud (deadline,
-//            policy) ─▶ ledger.CreateHold(floor = -overdraft) ─▶ record + expiry row
+//   scheme ─Authorise─▶ claim key ─▶ card.GetByToken ─▶ account.Get  ┐ at once ─▶
+//                                                       fraud (deadline) ┘
+//            policy ─▶ ledger.CreateHold(floor = -overdraft) ─▶ record + expiry row
 //            (one batch) ─▶ card.authorisations
 //
 // Writes to an authorisation row after it is created: the state LWTs (state, end_key,
@@ -11,6 +12,8 @@
 #include "sandbank/card_processor/card_processor.h"
 
 #include <grpcpp/grpcpp.h>
+
+#include <future>
 
 #include "sandbank/bank/account.grpc.pb.h"
 #include "sandbank/bank/card.grpc.pb.h"
@@ -33,6 +36,27 @@ struct CardProcessor::Statements {
   kit::StoreStatement insert_approved, insert_declined, read, end_state, force_clearing, set_end_done,
       set_clearing_entryset, read_expiry, delete_expiry;
 };
+
+namespace {
+// One fraud.ScoreAuthorisation in flight on gRPC's callback API. Its destructor waits for
+// the answer, so no early return can free what the call still writes to.
+struct FraudCall {
+  fraud_pb::ScoreAuthorisationRequest req;
+  fraud_pb::Score score;
+  grpc::ClientContext ctx;
+  std::promise<grpc::Status> done;
+  std::future<grpc::Status> result = done.get_future();
+  bool waited = false;
+
+  grpc::Status wait() {
+    waited = true;
+    return result.get();
+  }
+  ~FraudCall() {
+    if (!waited) result.wait();
+  }
+};
+}  // namespace
 
 struct CardProcessor::Stubs {
   std::unique_ptr<card_pb::Card::Stub> card;
@@ -326,6 +350,20 @@ Result<pb::AuthoriseResponse> CardProcessor::decide(const pb::AuthoriseRequest& 
   if (card.status() == card_pb::CARD_FROZEN) return decline(rec, "card_frozen", request.card_token());
   if (card.status() != card_pb::CARD_ACTIVE) return decline(rec, "card_invalid", request.card_token());
 
+  // 2 and 3 at once: fraud scores under its own deadline while the account is read. Both
+  // only read (fraud counts the attempt for velocity, as it would for any decline after
+  // it), so neither waits for the other. The score is waited for before any return.
+  FraudCall fraud;
+  fraud.req.set_account_id(card.account_id());
+  fraud.req.set_card_id(card.card_id());
+  fraud.req.set_card_status(card.status());  // spares fraud its own card.Get
+  *fraud.req.mutable_amount() = request.amount();
+  fraud.req.set_merchant_category_code(request.merchant().category_code());
+  fraud.req.set_merchant_country(request.merchant().country());
+  setDeadline(&fraud.ctx, options_.fraud_timeout);
+  stubs_->fraud->async()->ScoreAuthorisation(&fraud.ctx, &fraud.req, &fraud.score,
+                                             [&fraud](grpc::Status s) { fraud.done.set_value(std::move(s)); });
+
   // 2. The account: active, and its overdraft limit for the hold's floor.
   account_pb::AccountRecord account;
   {
@@ -342,20 +380,11 @@ Result<pb::AuthoriseResponse> CardProcessor::decide(const pb::AuthoriseRequest& 
     return decline(rec, "currency_not_supported", request.card_token());
   }
 
-  // 3. Fraud, under its own deadline; a missing score is decided by the policy.
+  // 3. Fraud: a missing score is decided by the policy.
   {
-    fraud_pb::ScoreAuthorisationRequest req;
-    req.set_account_id(card.account_id());
-    req.set_card_id(card.card_id());
-    *req.mutable_amount() = request.amount();
-    req.set_merchant_category_code(request.merchant().category_code());
-    req.set_merchant_country(request.merchant().country());
-    fraud_pb::Score score;
-    grpc::ClientContext ctx;
-    setDeadline(&ctx, options_.fraud_timeout);
-    grpc::Status s = stubs_->fraud->ScoreAuthorisation(&ctx, req, &score);
+    const grpc::Status s = fraud.wait();
     if (s.ok()) {
-      if (score.verdict() == fraud_pb::BLOCK) {
+      if (fraud.score.verdict() == fraud_pb::BLOCK) {
         rec.set_fraud_check("block");
         return decline(rec, "fraud", request.card_token());
       }

@@ -110,13 +110,19 @@ std::string instanceNonce() {
   return buf;
 }
 constexpr const char* kindName(bool card) { return card ? "card" : "transfer"; }
+bool isBlockedStatus(::sandbank::bank::card::CardStatus s) {
+  return s == ::sandbank::bank::card::CARD_FROZEN || s == ::sandbank::bank::card::CARD_CANCELLED;
+}
 }  // namespace
 
 Fraud::Fraud(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock, FraudOptions options)
     : store_(store), bus_(bus), clock_(clock), options_(std::move(options)), st_(std::make_unique<Statements>()),
       instance_(instanceNonce()) {}
 
-Fraud::~Fraud() { stopConsuming(); }
+Fraud::~Fraud() {
+  stopConsuming();
+  waitForWrites();
+}
 
 Result<std::unique_ptr<Fraud>> Fraud::open(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock,
                                            FraudOptions options) {
@@ -183,17 +189,31 @@ int64_t Fraud::windowStart(int64_t at_us) const {
 void Fraud::persist(const std::string& account, const Attempt& a) {
   kit::StoreCall call;
   call.consistency = options_.consistency;
-  call.timestamp_us = timestamps_.next(clock_);
-  auto r = store_.execute(st_->write_attempt,
-                          {StoreValue::text(account), StoreValue::integer(windowStart(a.at_us)), StoreValue::text(a.id),
-                           StoreValue::integer(a.at_us), StoreValue::text(kindName(a.kind == Kind::kCard)),
-                           StoreValue::integer(a.minor_units), StoreValue::text(a.currency),
-                           StoreValue::text(a.transaction_id)},
-                          call);
-  if (!r.ok()) {
-    kit::logWarn("could not store a velocity attempt; a restart would not count it",
-                 {{"account_id", account}, {"error", r.status().toString()}});
+  call.timestamp_us = timestamps_.next(clock_);  // LWW orders a row and its rewrite whatever lands first
+  {
+    std::lock_guard lock(persist_mu_);
+    ++persisting_;
   }
+  // Off the scoring path: the verdict never depends on this row, which only lets a
+  // restarted instance count the attempt (a SIGKILL can lose the writes still in flight).
+  store_.executeAsync(
+      st_->write_attempt,
+      {StoreValue::text(account), StoreValue::integer(windowStart(a.at_us)), StoreValue::text(a.id),
+       StoreValue::integer(a.at_us), StoreValue::text(kindName(a.kind == Kind::kCard)),
+       StoreValue::integer(a.minor_units), StoreValue::text(a.currency), StoreValue::text(a.transaction_id)},
+      call, [this, account](Result<kit::StoreRows> r) {
+        if (!r.ok()) {
+          kit::logWarn("could not store a velocity attempt; a restart would not count it",
+                       {{"account_id", account}, {"error", r.status().toString()}});
+        }
+        std::lock_guard lock(persist_mu_);
+        if (--persisting_ == 0) persist_idle_.notify_all();
+      });
+}
+
+void Fraud::waitForWrites() {
+  std::unique_lock lock(persist_mu_);
+  persist_idle_.wait(lock, [this] { return persisting_ == 0; });
 }
 
 void Fraud::ensureLoaded(const std::string& account) {
@@ -352,8 +372,7 @@ Result<bool> Fraud::cardFrozen(const std::string& card_id) {
   if (!s.ok()) {
     return Status(static_cast<StatusCode>(s.error_code()), "card.Get " + card_id + ": " + s.error_message());
   }
-  return card.status() == ::sandbank::bank::card::CARD_FROZEN ||
-         card.status() == ::sandbank::bank::card::CARD_CANCELLED;
+  return isBlockedStatus(card.status());
 }
 
 Result<bool> Fraud::knownPayee(const std::string& from, const std::string& to) {
@@ -421,7 +440,9 @@ Result<pb::Score> Fraud::scoreAuthorisation(const pb::ScoreAuthorisationRequest&
     notes.push_back("merchant category " + request.merchant_category_code() + " is blocked");
   }
   if (rules.frozen_card_check && !request.card_id().empty()) {
-    auto frozen = cardFrozen(request.card_id());
+    using ::sandbank::bank::card::CARD_STATUS_UNSPECIFIED;
+    auto frozen = request.card_status() != CARD_STATUS_UNSPECIFIED ? Result<bool>(isBlockedStatus(request.card_status()))
+                                                                   : cardFrozen(request.card_id());
     if (!frozen.ok()) {
       // The card-processor checks the card itself; this rule is a second line, so a slow
       // card service does not block the payment. Say so in the reason.

@@ -6,6 +6,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdlib>
 
 #include "sandbank/store.grpc.pb.h"
@@ -71,11 +73,32 @@ Status fromGrpc(const grpc::Status& s, const std::string& address) {
   return Status(static_cast<StatusCode>(s.error_code()), msg);
 }
 
+StoreRows rowsOf(const pb::ExecuteResponse& resp) {
+  StoreRows rows;
+  for (const auto& c : resp.columns()) {
+    rows.columns.push_back(c.name());
+    rows.column_types.push_back(c.type());
+  }
+  rows.rows.reserve(resp.rows_size());
+  for (const auto& r : resp.rows()) {
+    std::vector<StoreValue> row;
+    row.reserve(r.values_size());
+    for (const auto& v : r.values()) row.push_back(fromProto(v));
+    rows.rows.push_back(std::move(row));
+  }
+  if (resp.has_applied()) rows.applied = resp.applied();
+  return rows;
+}
+
 }  // namespace
 
 struct StoreClient::Channel {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<pb::Store::Stub> stub;
+  // executeAsync calls still running; the destructor waits for them (each has a deadline).
+  std::mutex mu;
+  std::condition_variable idle;
+  int in_flight = 0;
 };
 
 int StoreRows::column(const std::string& name) const {
@@ -120,7 +143,10 @@ Result<std::unique_ptr<StoreClient>> StoreClient::connect(const std::string& add
 StoreClient::StoreClient(std::string address, std::string client_id, std::unique_ptr<Channel> channel)
     : address_(std::move(address)), client_id_(std::move(client_id)), channel_(std::move(channel)) {}
 
-StoreClient::~StoreClient() = default;
+StoreClient::~StoreClient() {
+  std::unique_lock lock(channel_->mu);
+  channel_->idle.wait(lock, [this] { return channel_->in_flight == 0; });
+}
 
 Result<StoreStatement> StoreClient::prepare(const std::string& cql, const std::string& keyspace) {
   pb::PrepareRequest req;
@@ -165,9 +191,11 @@ Result<StoreRows> StoreClient::execute(const std::string& cql, const std::vector
   return run(cql, "", values, call);
 }
 
-Result<StoreRows> StoreClient::run(const std::string& cql, const std::string& prepared_id,
-                                   const std::vector<StoreValue>& values, const StoreCall& call) {
-  pb::ExecuteRequest req;
+namespace {
+// The request for one statement; the Status says why it cannot be built.
+Status buildRequest(const std::string& cql, const std::string& prepared_id, const std::vector<StoreValue>& values,
+                    const StoreCall& call, const std::string& client_id, pb::ExecuteRequest* out) {
+  pb::ExecuteRequest& req = *out;
   if (prepared_id.empty()) req.set_cql(cql);
   else req.set_prepared_id(prepared_id);
   pb::Consistency cl, serial;
@@ -179,28 +207,57 @@ Result<StoreRows> StoreClient::run(const std::string& cql, const std::string& pr
   req.set_serial_consistency(serial);
   req.set_keyspace(call.keyspace);
   if (call.timestamp_us) req.set_timestamp_us(*call.timestamp_us);
-  req.set_client_id(client_id_);
+  req.set_client_id(client_id);
   req.set_coordinator(call.coordinator);
   for (const StoreValue& v : values) toProto(v, req.add_values());
+  return OkStatus();
+}
+}  // namespace
+
+Result<StoreRows> StoreClient::run(const std::string& cql, const std::string& prepared_id,
+                                   const std::vector<StoreValue>& values, const StoreCall& call) {
+  pb::ExecuteRequest req;
+  SANDBANK_RETURN_IF_ERROR(buildRequest(cql, prepared_id, values, call, client_id_, &req));
   pb::ExecuteResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(call.timeout_ms));
   grpc::Status s = channel_->stub->Execute(&ctx, req, &resp);
   if (!s.ok()) return fromGrpc(s, address_);
-  StoreRows rows;
-  for (const auto& c : resp.columns()) {
-    rows.columns.push_back(c.name());
-    rows.column_types.push_back(c.type());
+  return rowsOf(resp);
+}
+
+void StoreClient::executeAsync(const StoreStatement& statement, const std::vector<StoreValue>& values,
+                               const StoreCall& call, std::function<void(Result<StoreRows>)> done) {
+  if (!statement.bind_names.empty() && values.size() != statement.bind_names.size()) {
+    done(InvalidArgument("statement '" + statement.cql + "' takes " + std::to_string(statement.bind_names.size()) +
+                         " values, got " + std::to_string(values.size())));
+    return;
   }
-  rows.rows.reserve(resp.rows_size());
-  for (const auto& r : resp.rows()) {
-    std::vector<StoreValue> row;
-    row.reserve(r.values_size());
-    for (const auto& v : r.values()) row.push_back(fromProto(v));
-    rows.rows.push_back(std::move(row));
+  // One heap block owns the request, the reply and the context until gRPC calls back.
+  struct Pending {
+    pb::ExecuteRequest req;
+    pb::ExecuteResponse resp;
+    grpc::ClientContext ctx;
+    std::function<void(Result<StoreRows>)> done;
+  };
+  auto p = std::make_shared<Pending>();
+  if (Status s = buildRequest("", statement.id, values, call, client_id_, &p->req); !s.ok()) {
+    done(s);
+    return;
   }
-  if (resp.has_applied()) rows.applied = resp.applied();
-  return rows;
+  p->done = std::move(done);
+  p->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(call.timeout_ms));
+  {
+    std::lock_guard lock(channel_->mu);
+    ++channel_->in_flight;
+  }
+  Channel* ch = channel_.get();
+  ch->stub->async()->Execute(&p->ctx, &p->req, &p->resp, [p, ch, address = address_](grpc::Status s) {
+    if (!s.ok()) p->done(fromGrpc(s, address));
+    else p->done(rowsOf(p->resp));
+    std::lock_guard lock(ch->mu);
+    if (--ch->in_flight == 0) ch->idle.notify_all();
+  });
 }
 
 }  // namespace sandbank::kit

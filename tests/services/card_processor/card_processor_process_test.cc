@@ -171,7 +171,13 @@ TEST(CardProcessorProcessTest, TheExecutableApprovesAndItsSweeperExpiresHoldsAft
     after = state();
   }
   EXPECT_EQ(after.state(), pb::AUTH_EXPIRED);
+  // The sweeper ends the authorisation first (its state LWT), then releases the hold in
+  // the ledger: the hold follows a moment later.
   auto hold = (*led)->getHold(approved.hold_id());
+  while (hold.ok() && hold->state() != ledger_pb::HOLD_EXPIRED && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling, bounded by the deadline
+    hold = (*led)->getHold(approved.hold_id());
+  }
   ASSERT_TRUE(hold.ok()) << hold.status().toString();
   EXPECT_EQ(hold->state(), ledger_pb::HOLD_EXPIRED);
   auto topics = env.broker_->describeTopic("card.clearings");

@@ -368,11 +368,14 @@ TEST_F(FraudTest, ATransactionStoredByTwoInstancesCountsOnceForAThird) {
   fraud_->observe(cardPayment("tx-a", "acc-1", -4200));   // A sees it become tx-a: A's row names it
   EXPECT_EQ(fraud_->velocityCount("acc-1"), 1);
   EXPECT_EQ(b->velocityCount("acc-1"), 1);
+  fraud_->waitForWrites();  // rows are written off the scoring path
+  b->waitForWrites();
   auto c = another(testRules());
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->velocityCount("acc-1"), 1) << "two rows name tx-a; it is one payment";
   // An attempt A scored that never became a transaction (declined, say) still counts.
   authorise("acc-1", 50);
+  fraud_->waitForWrites();
   auto d = another(testRules());
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->velocityCount("acc-1"), 2);

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -113,6 +114,10 @@ class Fraud {
   // Attempts of `account_id` in the window now.
   int64_t velocityCount(const std::string& account_id);
 
+  // Blocks until every velocity row started so far is written (or has failed): what the
+  // destructor does last, and what a test does before another instance reads the store.
+  void waitForWrites();
+
   struct Statements;
 
  private:
@@ -136,9 +141,10 @@ class Fraud {
   // for the window ending now into window_ (once per attempt and per transaction). A
   // store error is logged and the load retried on the next touch.
   void ensureLoaded(const std::string& account);
-  // Writes (or rewrites, when confirmed) one attempt's row; errors are logged: a lost row
-  // only makes a restarted instance count less.
+  // Starts writing (or rewriting, when confirmed) one attempt's row and returns; errors
+  // are logged: a lost row only makes a restarted instance count less.
   void persist(const std::string& account, const Attempt& attempt);
+
   int64_t windowStart(int64_t at_us) const;
   void prune(std::deque<Attempt>& attempts, int64_t now_us);
   // Every 4096 records, drops empty accounts and forgotten transaction ids. Needs window_mu_.
@@ -166,6 +172,10 @@ class Fraud {
   const std::string instance_;              // nonce in the ids of attempts scored here
   std::atomic<uint64_t> next_attempt_{0};
   bank::WriteTimestamps timestamps_;
+
+  std::mutex persist_mu_;
+  std::condition_variable persist_idle_;
+  int persisting_ = 0;  // persist() writes in flight; guarded by persist_mu_
 
   std::mutex payees_mu_;
   std::unordered_set<std::string> known_payees_;  // "from\nto"; guarded by payees_mu_

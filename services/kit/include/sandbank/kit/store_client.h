@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -85,6 +86,11 @@ class StoreClient {
                             const StoreCall& call = {});
   Result<StoreRows> execute(const std::string& cql, const std::vector<StoreValue>& values = {},
                             const StoreCall& call = {});
+  // Starts a prepared statement and returns at once: for writes whose outcome the caller's
+  // answer does not depend on. `done` runs exactly once, on a gRPC thread (or at once, on
+  // this thread, when the request cannot be built). The client must outlive the call.
+  void executeAsync(const StoreStatement& statement, const std::vector<StoreValue>& values, const StoreCall& call,
+                    std::function<void(Result<StoreRows>)> done);
   const std::string& address() const { return address_; }
 
   struct Channel;
