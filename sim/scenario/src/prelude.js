@@ -144,6 +144,35 @@
     background_jobs.push(job);
     return job;
   };
+  // Simulated customers on their own threads (the `sandbank load` generator): unlike
+  // background(), they keep going while the script makes blocking calls. Seeded from the
+  // scenario's seed unless opts.seed is given; stopped before the invariant check.
+  global.load = {
+    start: function (opts) {
+      opts = opts || {};
+      const args = {
+        customers: opts.customers === undefined ? 5 : opts.customers,
+        rate: opts.rate === undefined ? 20 : opts.rate,
+        duration_ms: opts.duration === undefined ? 0 : ms(opts.duration, 'load duration'),
+        seed: opts.seed === undefined ? Math.floor(H.random() * 4294967296) : opts.seed,
+      };
+      if (opts.concurrency !== undefined) args.concurrency = opts.concurrency;
+      if (opts.mix !== undefined) args.mix = opts.mix;
+      const id = call('load.start', args).id;
+      return {
+        id: id,
+        stats: function () { return call('load.stats', { id: id }); },
+        wait: function (timeout) {
+          const limit = ms(timeout === undefined ? '60s' : timeout, 'load wait timeout');
+          return poll('load ' + id + ' finishes', limit, function () {
+            const st = call('load.wait', { id: id, timeout_ms: 0 });
+            return { done: st.ended, value: st };
+          });
+        },
+        stop: function () { return call('load.stop', { id: id }); },
+      };
+    },
+  };
   global.random = function () { return H.random(); };
   global.randomInt = function (lo, hi) { return lo + Math.floor(H.random() * (hi - lo + 1)); };
   global.pick = function (list) { return list[Math.floor(H.random() * list.length)]; };

@@ -402,6 +402,13 @@ ScenarioOutcome ScenarioEngine::run(const ScenarioInfo& scenario) {
     watchdog.finish();
   }
   if (options_.link != nullptr) {
+    // Background load the script left running ends before the bank is checked.
+    if (auto r = options_.link->invoke("scenario.end", nlohmann::json::object()); !r.ok()) {
+      if (!failed) out.verdict = Verdict::kFailed;
+      failed = true;
+      out.message += std::string(out.message.empty() ? "" : "\n") + "could not end the scenario's background load: " +
+                     r.status().message();
+    }
     auto report = options_.link->check();
     if (!report.ok()) {
       if (!failed) out.verdict = Verdict::kFailed;

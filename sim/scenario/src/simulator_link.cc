@@ -26,6 +26,7 @@
 #include "sandbank/core/duration.h"
 #include "sandbank/faults/fault_engine.h"
 #include "sandbank/flow/flow_hub.h"
+#include "sandbank/load/load_generator.h"
 #include "sandbank/scenario/bank_link.h"
 #include "sandbank/store/cluster.h"
 #include "sandbank/store/session.h"
@@ -143,6 +144,8 @@ class SimulatorLink final : public BankLink {
     if (op == "clock") return clockOp(a);
     if (op == "check") return checkOp(a);
     if (op == "flow.events") return flowEvents(a);
+    if (op == "scenario.end") return end();
+    if (op.rfind("load.", 0) == 0) return loadOp(op.substr(5), a);
     return InvalidArgument("unknown operation '" + op + "'");
   }
 
@@ -166,6 +169,7 @@ class SimulatorLink final : public BankLink {
     auto note = [&](const Status& s, const std::string& what) {
       if (!s.ok()) problems.push_back(what + ": " + s.message());
     };
+    (void)end();  // no load of the last scenario may run into this one
     sim_.faults().clear();
     sim_.bus().clearFaults();
     for (const auto& n : sim_.store().nodes()) {
@@ -228,6 +232,93 @@ class SimulatorLink final : public BankLink {
     for (const auto& t : sim_.bus().describeTopics())
       for (const auto& p : t.partitions) marks_[t.name + "#" + std::to_string(p.partition)] = p.log_end;
     return json::object();
+  }
+
+  // After a scenario's teardown, before the invariant check: background load still
+  // running is stopped and its requests in flight are waited for, so the checker sees a
+  // bank at rest.
+  Result<json> end() {
+    json stopped = json::array();
+    for (auto& [id, gen] : loads_) {
+      gen->stop();
+      gen->wait();
+      stopped.push_back(id);
+    }
+    loads_.clear();
+    return json{{"stopped", stopped}};
+  }
+
+  // ---- background load: the `sandbank load` generator on its own threads -----------------
+  static json loadStatsJson(const load::LoadStats& st) {
+    auto ms = [](std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e6; };
+    json kinds = json::object();
+    for (int k = 0; k < load::kOpKindCount; ++k) {
+      const auto& c = st.by_kind[k];
+      if (c.attempted == 0) continue;
+      kinds[std::string(load::opKindName(static_cast<load::OpKind>(k)))] =
+          json{{"attempted", c.attempted}, {"ok", c.ok}, {"declined", c.declined}, {"failed", c.failed}};
+    }
+    return json{{"running", st.running},          {"elapsed_ms", ms(st.elapsed)},   {"planned", st.planned},
+                {"attempted", st.attempted},      {"ok", st.ok},                    {"declined", st.declined},
+                {"failed", st.failed},            {"skipped", st.skipped},          {"retries", st.retries},
+                {"p50_ms", ms(st.p50)},           {"p99_ms", ms(st.p99)},           {"rate", st.current_rate},
+                {"failures_by_code", st.failures_by_code}, {"declines_by_reason", st.declines_by_reason},
+                {"retransmit_mismatches", st.retransmit_mismatches}, {"by_kind", kinds}};
+  }
+
+  Result<json> loadOp(const std::string& op, const json& a) {
+    if (op == "start") {
+      load::LoadOptions o;
+      SANDBANK_ASSIGN_OR_RETURN(int port, edgePort());
+      o.edge = "127.0.0.1:" + std::to_string(port);
+      o.customers = a.value("customers", o.customers);
+      o.rate = a.value("rate", o.rate);
+      o.duration = std::chrono::milliseconds(a.value("duration_ms", int64_t{0}));
+      o.seed = a.value("seed", o.seed);
+      o.concurrency = a.value("concurrency", o.concurrency);
+      if (a.contains("mix")) {
+        const json& m = a["mix"];
+        if (!m.is_object()) return InvalidArgument("load.start: mix must be an object of weights");
+        const std::pair<const char*, double*> weights[] = {
+            {"get_paid", &o.mix.get_paid},          {"card_spend", &o.mix.card_spend},
+            {"transfer", &o.mix.transfer},          {"pot", &o.mix.pot},
+            {"payment", &o.mix.payment},            {"read_balance", &o.mix.read_balance},
+            {"read_feed", &o.mix.read_feed},        {"reverse_fraction", &o.mix.reverse_fraction},
+            {"unsettled_fraction", &o.mix.unsettled_fraction},
+            {"clear_differs_fraction", &o.mix.clear_differs_fraction},
+            {"retransmit_fraction", &o.mix.retransmit_fraction},
+            {"overspend_fraction", &o.mix.overspend_fraction}};
+        for (auto& [k, v] : m.items()) {
+          auto w = std::find_if(std::begin(weights), std::end(weights), [&](const auto& p) { return k == p.first; });
+          if (w == std::end(weights)) return InvalidArgument("load.start: unknown mix entry '" + k + "'");
+          if (!v.is_number()) return InvalidArgument("load.start: mix." + k + " must be a number");
+          *w->second = v.get<double>();
+        }
+      }
+      auto gen = std::make_unique<load::LoadGenerator>(o);
+      if (Status st = gen->start(); !st.ok()) return st.withContext("load.start");
+      const std::string id = "load-" + std::to_string(++load_seq_);
+      loads_[id] = std::move(gen);
+      return json{{"id", id}};
+    }
+    auto it = loads_.find(a.value("id", ""));
+    if (it == loads_.end()) return NotFound("load." + op + ": no background load '" + a.value("id", "") + "' in this scenario");
+    load::LoadGenerator& gen = *it->second;
+    if (op == "stats") return loadStatsJson(gen.snapshot());
+    if (op == "wait") {
+      const bool ended = gen.waitFor(std::chrono::milliseconds(a.value("timeout_ms", int64_t{0})));
+      json j = loadStatsJson(gen.snapshot());
+      j["ended"] = ended;
+      return j;
+    }
+    if (op == "stop") {
+      gen.stop();
+      gen.wait();
+      json j = loadStatsJson(gen.snapshot());
+      loads_.erase(it);
+      return j;
+    }
+    return InvalidArgument("unknown operation 'load." + op + "'");
   }
 
   std::set<std::string> knownTables() {
@@ -407,12 +498,18 @@ class SimulatorLink final : public BankLink {
     return j;
   }
 
-  Result<json> http(const json& a) {
+  // The edge's HTTP port (or, without an edge, the first service that announced one).
+  Result<int> edgePort() {
     SANDBANK_ASSIGN_OR_RETURN(auto list, listServices(""));
     int port = 0;
     for (const auto& i : list.instances())
       if (i.http_port() > 0 && (port == 0 || i.service() == "edge")) port = i.http_port();
     if (port == 0) return FailedPrecondition("no service announced an http_port (is the edge up?)");
+    return port;
+  }
+
+  Result<json> http(const json& a) {
+    SANDBANK_ASSIGN_OR_RETURN(int port, edgePort());
     std::string trace = a.value("trace", "");
     if (trace.empty()) trace = hexId(rng_, 32);
     std::vector<std::pair<std::string, std::string>> headers = {{"traceparent", "00-" + trace + "-" + hexId(rng_, 16) + "-01"}};
@@ -798,6 +895,8 @@ class SimulatorLink final : public BankLink {
   std::unique_ptr<flow::FlowSubscription> tables_sub_;
   std::set<std::string> tables_;  // "keyspace.table" seen in the flow
   std::set<std::string> skewed_clients_;
+  std::map<std::string, std::unique_ptr<load::LoadGenerator>> loads_;  // background load by id
+  int load_seq_ = 0;
 };
 
 }  // namespace
