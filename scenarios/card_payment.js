@@ -4,26 +4,10 @@
 // DOMAIN.md invariants in play: 4 (available = settled - holds), 5 (one transaction,
 // one feed item, at most one push per approval), 6 (every hold ends exactly once).
 
-const SCHEME = {headers: {'X-Scheme-Key': 'sandbank-scheme'}};
-function gbp(minor) { return {minor_units: minor, currency: 'GBP'}; }
-function signUp(name) {
-  const r = http.post('/v1/signup', {name: name, email: name.toLowerCase() + '-' + uuid().slice(0, 8) + '@example.com',
-                                     password: 'correct horse battery'});
-  assert.equal(r.status, 201, 'signup answered ' + r.body);
-  return r.json;  // {user_id, account_id, card_id, card_token, token}
-}
-function payIn(customer, minor) {
-  const r = http.post('/scheme/fps/inbound', {payment_id: uuid(), account_id: customer.account_id, amount: gbp(minor),
-                                              payer_name: 'Employer Ltd', reference: 'salary'}, SCHEME);
-  assert.equal(r.status, 200, 'inbound payment answered ' + r.body);
-}
+include('lib/bank.js');
+
 // From the ledger directly: app tokens expire when the clock is moved on by days.
-function balance(customer) {
-  const b = rpc('ledger.GetBalance', {address: 'account:' + customer.account_id + ':main'});
-  const c = (b.currencies || []).find(x => x.currency === 'GBP') || {};
-  return {settled: int(c.settled_minor_units || 0), held: int(c.held_minor_units || 0),
-          available: int(c.available_minor_units || 0)};
-}
+function balance(customer) { return ledgerBalance(mainAddress(customer)); }
 function authorise(customer, minor, messageId) {
   const r = http.post('/scheme/card/authorise', {
     scheme_message_id: messageId || uuid(), card_token: customer.card_token, amount: gbp(minor),

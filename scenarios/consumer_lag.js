@@ -1,17 +1,13 @@
 // January 2018: feed items fall behind while card payments keep being approved. Nothing
 // may be lost: once the feed's consumers catch up, every approval has its feed item.
 
-const SCHEME = {headers: {'X-Scheme-Key': 'sandbank-scheme'}};
-function gbp(minor) { return {minor_units: minor, currency: 'GBP'}; }
+include('lib/bank.js');
 
 scenario('consumer lag: payments approved while the feed falls behind, then catches up', {
   timeout: '90s',
   setup(ctx) {
-    const r = http.post('/v1/signup', {name: 'Fay', email: 'fay-' + uuid().slice(0, 8) + '@example.com', password: 'correct horse battery'});
-    assert.equal(r.status, 201, r.body);
-    ctx.fay = r.json;
-    http.post('/scheme/fps/inbound', {payment_id: uuid(), account_id: ctx.fay.account_id, amount: gbp(100000),
-                                      payer_name: 'Employer Ltd', reference: 'salary'}, SCHEME);
+    ctx.fay = signUp('Fay');
+    payIn(ctx.fay, 100000);
   },
   run(ctx) {
     const feedGroups = bus.groups().filter(g => g.indexOf('feed') >= 0);

@@ -4,26 +4,9 @@
 // retry of the same request changes nothing. An inbound payment replayed by the hub is
 // credited once (the May 2019 lesson). DOMAIN.md invariants 1, 3 and 7 in play.
 
-const SCHEME = {headers: {'X-Scheme-Key': 'sandbank-scheme'}};
-function gbp(minor) { return {minor_units: minor, currency: 'GBP'}; }
-function signUp(name) {
-  const r = http.post('/v1/signup', {name: name, email: name.toLowerCase() + '-' + uuid().slice(0, 8) + '@example.com',
-                                     password: 'correct horse battery'});
-  assert.equal(r.status, 201, 'signup answered ' + r.body);
-  return r.json;
-}
-function payIn(customer, minor, paymentId) {
-  const r = http.post('/scheme/fps/inbound', {payment_id: paymentId || uuid(), account_id: customer.account_id,
-                                              amount: gbp(minor), payer_name: 'Employer Ltd', reference: 'salary'},
-                      SCHEME);
-  assert.equal(r.status, 200, 'inbound payment answered ' + r.body);
-  return r.json;
-}
-function settled(customer) {
-  const b = rpc('ledger.GetBalance', {address: 'account:' + customer.account_id + ':main'});
-  const c = (b.currencies || []).find(x => x.currency === 'GBP') || {};
-  return int(c.settled_minor_units || 0);
-}
+include('lib/bank.js');
+
+function settled(customer) { return ledgerBalance(mainAddress(customer)).settled; }
 function pay(customer, key, minor, sortCode) {
   const r = http.post('/v1/payments', {idempotency_key: key, account_id: customer.account_id, amount: gbp(minor),
                                        sort_code: sortCode, account_number: '12345678', reference: 'rent'},

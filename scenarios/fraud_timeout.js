@@ -4,24 +4,9 @@
 // declined and no money moves. A mesh fault delays every call to fraud past the
 // callers' 200 ms deadlines.
 
-const SCHEME = {headers: {'X-Scheme-Key': 'sandbank-scheme'}};
-function gbp(minor) { return {minor_units: minor, currency: 'GBP'}; }
-function signUp(name) {
-  const r = http.post('/v1/signup', {name: name, email: name.toLowerCase() + '-' + uuid().slice(0, 8) + '@example.com',
-                                     password: 'correct horse battery'});
-  assert.equal(r.status, 201, 'signup answered ' + r.body);
-  return r.json;
-}
-function payIn(customer, minor) {
-  const r = http.post('/scheme/fps/inbound', {payment_id: uuid(), account_id: customer.account_id, amount: gbp(minor),
-                                              payer_name: 'Employer Ltd', reference: 'salary'}, SCHEME);
-  assert.equal(r.status, 200, 'inbound payment answered ' + r.body);
-}
-function settled(customer) {
-  const b = rpc('ledger.GetBalance', {address: 'account:' + customer.account_id + ':main'});
-  const c = (b.currencies || []).find(x => x.currency === 'GBP') || {};
-  return int(c.settled_minor_units || 0);
-}
+include('lib/bank.js');
+
+function settled(customer) { return ledgerBalance(mainAddress(customer)).settled; }
 
 scenario('fraud timeout: card payments fail open, transfers fail closed', {
   setup(ctx) {

@@ -1,12 +1,9 @@
 // The ledger is killed right after writing an EntrySet whose answer the client never
 // used; the client retries with the same idempotency key. No money may be created or lost (DOMAIN.md invariants 1-3).
 
-function gbp(minor) { return {minor_units: minor, currency: 'GBP'}; }
-function balanceOf(address) {
-  const b = rpc('ledger.GetBalance', {address: address});
-  const c = (b.currencies || []).find(x => x.currency === 'GBP') || {};
-  return c.settled_minor_units || 0;
-}
+include('lib/bank.js');
+
+function balanceOf(address) { return ledgerBalance(address).settled; }
 
 scenario('ledger killed mid-transfer: the retry neither creates nor loses money', {
   timeout: '60s',

@@ -7,24 +7,9 @@
 // double-debit EntrySets balance, so the bank invariant checker passes after the
 // scenario: the harm is on the customer's balance, and that is what is asserted.
 
-const SCHEME = {headers: {'X-Scheme-Key': 'sandbank-scheme'}};
-function gbp(minor) { return {minor_units: minor, currency: 'GBP'}; }
-function signUp(name) {
-  const r = http.post('/v1/signup', {name: name, email: name.toLowerCase() + '-' + uuid().slice(0, 8) + '@example.com',
-                                     password: 'correct horse battery'});
-  assert.equal(r.status, 201, 'signup answered ' + r.body);
-  return r.json;
-}
-function payIn(customer, minor) {
-  const r = http.post('/scheme/fps/inbound', {payment_id: uuid(), account_id: customer.account_id, amount: gbp(minor),
-                                              payer_name: 'Employer Ltd', reference: 'salary'}, SCHEME);
-  assert.equal(r.status, 200, 'inbound payment answered ' + r.body);
-}
-function settled(address) {
-  const b = rpc('ledger.GetBalance', {address: address, verify: true});
-  const c = (b.currencies || []).find(x => x.currency === 'GBP') || {};
-  return int(c.settled_minor_units || 0);
-}
+include('lib/bank.js');
+
+function settled(address) { return ledgerBalance(address, /*verify=*/true).settled; }
 // The EntrySets that debited `address` for `reference` (one per distinct id).
 function debitsFor(address, minor) {
   const entries = rpc('ledger.ListEntries', {address: address}).entries || [];

@@ -2,8 +2,7 @@
 // and looks at the app. Each step says what happens inside the bank; run it with
 // `sandbank run --html walkthrough.html scenarios/onboarding.js` and open the report.
 
-const SCHEME = {headers: {'X-Scheme-Key': 'sandbank-scheme'}};
-function gbp(minor) { return {minor_units: minor, currency: 'GBP'}; }
+include('lib/bank.js');
 
 scenario('onboarding: follow one card payment through the bank', () => {
   log('1. Sign up: the edge calls account (user + GBP account) and card (a new card).');

@@ -8,21 +8,10 @@
 // payments were made, and nothing may be lost or shown twice (DOMAIN.md invariant 5 and
 // the bus semantics: at-least-once, order per partition).
 
-const SCHEME = {headers: {'X-Scheme-Key': 'sandbank-scheme'}};
+include('lib/bank.js');
+
 const PEOPLE = ['Hal', 'Ivy', 'Jon', 'Kay'];
 const PAYMENTS = 12;  // per account, amounts 101, 102, ... in the order they are made
-function gbp(minor) { return {minor_units: minor, currency: 'GBP'}; }
-function signUp(name) {
-  const r = http.post('/v1/signup', {name: name, email: name.toLowerCase() + '-' + uuid().slice(0, 8) + '@example.com',
-                                     password: 'correct horse battery'});
-  assert.equal(r.status, 201, 'signup answered ' + r.body);
-  return r.json;
-}
-function payIn(customer, minor) {
-  const r = http.post('/scheme/fps/inbound', {payment_id: uuid(), account_id: customer.account_id, amount: gbp(minor),
-                                              payer_name: 'Employer Ltd', reference: 'salary'}, SCHEME);
-  assert.equal(r.status, 200, 'inbound payment answered ' + r.body);
-}
 function cardItems(customer) {
   const r = rpc('feed.ListFeed', {account_id: customer.account_id, limit: 200});
   return (r.items || []).filter(i => i.transaction_id && int(i.amount.minor_units) < 0);

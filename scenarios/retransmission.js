@@ -2,19 +2,8 @@
 // and the bus redelivers records. The bank must still show one hold, one transaction,
 // one feed item and at most one push per payment (DOMAIN.md invariants 3 and 5).
 
-const SCHEME = {headers: {'X-Scheme-Key': 'sandbank-scheme'}};
-function gbp(minor) { return {minor_units: minor, currency: 'GBP'}; }
-function signUp(name) {
-  const r = http.post('/v1/signup', {name: name, email: name.toLowerCase() + '-' + uuid().slice(0, 8) + '@example.com',
-                                     password: 'correct horse battery'});
-  assert.equal(r.status, 201, 'signup answered ' + r.body);
-  return r.json;
-}
-function payIn(customer, minor) {
-  const r = http.post('/scheme/fps/inbound', {payment_id: uuid(), account_id: customer.account_id, amount: gbp(minor),
-                                              payer_name: 'Employer Ltd', reference: 'salary'}, SCHEME);
-  assert.equal(r.status, 200, 'inbound payment answered ' + r.body);
-}
+include('lib/bank.js');
+
 function held(customer) {
   const r = http.get('/v1/accounts/' + customer.account_id + '/balance', {token: customer.token});
   const c = (r.json.currencies || []).find(x => x.currency === 'GBP') || {};

@@ -173,6 +173,14 @@
       };
     },
   };
+  // Helpers shared by scenario files: include('lib/bank.js') evaluates it (once) in the
+  // global scope, so its functions and vars are globals afterwards.
+  global.include = function (path) {
+    const answer = H.include(String(path));
+    if (!answer) return;
+    const e = JSON.parse(answer);
+    throw fail(e.name, e.message);
+  };
   global.random = function () { return H.random(); };
   global.randomInt = function (lo, hi) { return lo + Math.floor(H.random() * (hi - lo + 1)); };
   global.pick = function (list) { return list[Math.floor(H.random() * list.length)]; };

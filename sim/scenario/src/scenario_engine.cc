@@ -7,6 +7,7 @@
 #include <QJSValueIterator>
 
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -110,6 +111,45 @@ bool readFile(const std::string& path, std::string* out) {
   return true;
 }
 
+// Where an error thrown while evaluating `path` (whose source is `text`) happened: the
+// evaluate() trace ("function:line:column:file") gives syntax errors their column; the
+// JS stack gives the line of runtime errors, whose column is guessed from the line.
+struct ErrorPlace {
+  std::string name, message;
+  int line = 0, column = 0;
+  std::vector<Frame> frames;
+  std::string text() const {  // "line:column: Name: message"
+    return std::to_string(line) + ":" + std::to_string(column) + ": " + name + ": " + message;
+  }
+};
+ErrorPlace placeOf(const QJSValue& error, const QStringList& trace, const std::string& path, const std::string& text) {
+  ErrorPlace p;
+  p.name = str(error.property("name").toString());
+  p.message = str(error.property("message").toString());
+  p.line = error.property("lineNumber").toInt();
+  for (const auto& t : trace) {
+    QStringList parts = t.split(':');
+    if (parts.size() >= 4 && plainPath(str(parts.mid(3).join(':'))) == path) {
+      p.line = parts[1].toInt();
+      p.column = parts[2].toInt();
+      break;
+    }
+  }
+  p.frames = parseStack(str(error.property("stack").toString()));
+  for (const auto& f : p.frames) {
+    if (f.file == path) {
+      p.line = f.line;
+      break;
+    }
+  }
+  if (p.column <= 0) {
+    auto lines = fileLines(text);
+    p.column = p.line >= 1 && p.line <= static_cast<int>(lines.size()) ? guessColumn(lines[p.line - 1], p.name, p.message)
+                                                                       : 1;
+  }
+  return p;
+}
+
 // Evaluates the prelude and the script in `js`. Returns the error text
 // ("file:line:column: SyntaxError: ...\n    at ...") or empty on success.
 std::string evaluateScript(QJSEngine& js, const std::string& path, const std::string& text, int* line_out,
@@ -119,39 +159,16 @@ std::string evaluateScript(QJSEngine& js, const std::string& path, const std::st
   QStringList trace;
   QJSValue r = js.evaluate(QString::fromUtf8(text.data(), static_cast<int>(text.size())), qstr(path), 1, &trace);
   if (!r.isError()) return {};
-  const std::string name = str(r.property("name").toString());
-  const std::string message = str(r.property("message").toString());
-  int line = r.property("lineNumber").toInt();
-  int column = 0;
-  // The evaluate() trace is "function:line:column:file"; syntax errors carry a column.
-  for (const auto& t : trace) {
-    QStringList parts = t.split(':');
-    if (parts.size() >= 4 && plainPath(str(parts.mid(3).join(':'))) == path) {
-      line = parts[1].toInt();
-      column = parts[2].toInt();
-      break;
-    }
-  }
-  auto frames = parseStack(str(r.property("stack").toString()));
-  for (const auto& f : frames) {
-    if (f.file == path) {
-      line = f.line;
-      break;
-    }
-  }
-  if (column <= 0) {
-    auto lines = fileLines(text);
-    column = line >= 1 && line <= static_cast<int>(lines.size()) ? guessColumn(lines[line - 1], name, message) : 1;
-  }
-  *line_out = line;
-  *column_out = column;
-  return path + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + name + ": " + message + "\n" +
-         formatStack(frames);
+  ErrorPlace p = placeOf(r, trace, path, text);
+  *line_out = p.line;
+  *column_out = p.column;
+  return path + ":" + p.text() + "\n" + formatStack(p.frames);
 }
 
-void installHost(QJSEngine& js, ScriptHost& host) {
+void installHost(QJSEngine& js, ScriptHost& host, const std::string& script_path) {
   QJSEngine::setObjectOwnership(&host, QJSEngine::CppOwnership);
   js.globalObject().setProperty("__host", js.newQObject(&host));
+  host.attach(&js, script_path);
 }
 
 // Interrupts a script engine that runs longer than its deadline.
@@ -282,6 +299,37 @@ double ScriptHost::durationMs(const QString& text) const {
   return std::chrono::duration<double, std::milli>(*d).count();
 }
 
+void ScriptHost::attach(QJSEngine* js, const std::string& script_path) {
+  js_ = js;
+  script_dir_ = std::filesystem::path(script_path).parent_path().string();
+  included_.clear();
+}
+
+QString ScriptHost::include(const QString& relative_path) {
+  auto failure = [](const std::string& name, const std::string& message) {
+    return qstr(nlohmann::json{{"name", name}, {"message", message}}.dump());
+  };
+  const std::string rel = str(relative_path);
+  if (js_ == nullptr) return failure("Error", "include() is not available here");
+  if (rel.empty() || std::filesystem::path(rel).is_absolute()) {
+    return failure("TypeError", "include('" + rel + "'): give a path relative to the scenario file's folder");
+  }
+  std::filesystem::path full = std::filesystem::path(script_dir_.empty() ? "." : script_dir_) / rel;
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(full, ec);
+  const std::string key = ec ? full.lexically_normal().string() : canonical.string();
+  if (included_.count(key) != 0) return {};
+  std::string text;
+  const std::string shown = full.lexically_normal().string();
+  if (!readFile(shown, &text)) return failure("Error", "include('" + rel + "'): cannot read " + shown);
+  included_.insert(key);
+  QStringList trace;
+  QJSValue r = js_->evaluate(QString::fromUtf8(text.data(), static_cast<int>(text.size())), qstr(shown), 1, &trace);
+  if (!r.isError()) return {};
+  ErrorPlace p = placeOf(r, trace, shown, text);
+  return failure(p.name, "include('" + rel + "'): " + shown + ":" + p.text());
+}
+
 QString ScriptHost::diagram(const QString& trace_id) {
   if (link_ == nullptr || trace_id.isEmpty()) return "(no events)";
   auto events = link_->traceEvents(str(trace_id));
@@ -306,7 +354,7 @@ Result<std::vector<ScenarioInfo>> ScenarioEngine::load(const std::string& path) 
   if (!readFile(path, &text)) return NotFound("cannot read scenario file " + path);
   QJSEngine js;
   ScriptHost host(nullptr, 0, nullptr);
-  installHost(js, host);
+  installHost(js, host, path);
   int line = 0, column = 0;
   std::string error = evaluateScript(js, path, text, &line, &column);
   if (!error.empty()) return InvalidArgument(error);
@@ -336,7 +384,7 @@ ScenarioOutcome ScenarioEngine::run(const ScenarioInfo& scenario) {
   }
   QJSEngine js;
   ScriptHost host(options_.link, scenarioSeed(options_.seed, scenario.name), options_.on_log, options_.on_step);
-  installHost(js, host);
+  installHost(js, host, scenario.file);
   int line = 0, column = 0;
   if (std::string error = evaluateScript(js, scenario.file, text, &line, &column); !error.empty()) {
     out.verdict = Verdict::kError;

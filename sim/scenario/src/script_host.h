@@ -7,10 +7,13 @@
 #include <QObject>
 #include <QString>
 
+class QJSEngine;
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +40,13 @@ class ScriptHost : public QObject {
   Q_INVOKABLE void stepEnd(bool ok);
   Q_INVOKABLE double durationMs(const QString& text) const;  // -1 when not a duration
   Q_INVOKABLE QString diagram(const QString& trace_id);
+  // Evaluates a helper file, relative to the scenario file's folder, in the script's
+  // global scope; a file is evaluated once per engine. Answers "" or, on an error,
+  // {"name": "SyntaxError", "message": "lib/bank.js:3:5: ..."} as JSON text.
+  Q_INVOKABLE QString include(const QString& relative_path);
+
+  // The engine and the scenario file that include() works for.
+  void attach(QJSEngine* js, const std::string& script_path);
 
   const std::vector<StepTiming>& steps() const { return steps_; }
   const std::vector<std::string>& logs() const { return logs_; }
@@ -49,6 +59,9 @@ class ScriptHost : public QObject {
     std::chrono::steady_clock::time_point start;
   };
   BankLink* link_;
+  QJSEngine* js_ = nullptr;
+  std::string script_dir_;
+  std::set<std::string> included_;  // canonical paths already evaluated
   std::mt19937_64 rng_;
   std::function<void(const std::string&)> on_log_;
   std::function<void(const StepTiming&)> on_step_;

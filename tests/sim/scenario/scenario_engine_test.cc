@@ -226,6 +226,37 @@ TEST_F(ScenarioEngineTest, BackgroundJobsRunWhileTheScriptWaits) {
   EXPECT_EQ(r.verdict, Verdict::kPassed) << r.message;
 }
 
+TEST_F(ScenarioEngineTest, IncludeEvaluatesAHelperFileOnceRelativeToTheScenario) {
+  fs::create_directories(dir_ / "lib");
+  write("lib/helpers.js",
+        "var loaded = (typeof loaded === 'number' ? loaded : 0) + 1;\n"
+        "function double(x) { return 2 * x; }\n");
+  std::string path = write("uses.js",
+                           "include('lib/helpers.js');\n"
+                           "include('lib/../lib/helpers.js');\n"
+                           "scenario('helpers', () => {\n"
+                           "  assert.equal(double(21), 42);\n"
+                           "  assert.equal(loaded, 1, 'evaluated once');\n"
+                           "});\n");
+  ScenarioOutcome r = runOne(path, "helpers");
+  EXPECT_EQ(r.verdict, Verdict::kPassed) << r.message;
+}
+
+TEST_F(ScenarioEngineTest, AnErrorInAnIncludedFileNamesItsOwnLineAndColumn) {
+  fs::create_directories(dir_ / "lib");
+  write("lib/broken.js", "function ok() {}\nvar x = (1 + ;\n");
+  std::string path = write("main.js", "// first line\ninclude('lib/broken.js');\nscenario('a', () => {});\n");
+  ScenarioEngine engine({});
+  auto list = engine.load(path);
+  ASSERT_FALSE(list.ok());
+  const std::string lib = (dir_ / "lib/broken.js").string();
+  EXPECT_THAT(list.status().message(), StartsWith(path + ":2:1: SyntaxError: include('lib/broken.js'): " + lib + ":2:"));
+  std::string missing = write("missing.js", "include('lib/nope.js');\nscenario('a', () => {});\n");
+  auto none = engine.load(missing);
+  ASSERT_FALSE(none.ok());
+  EXPECT_THAT(none.status().message(), HasSubstr("include('lib/nope.js'): cannot read " + (dir_ / "lib/nope.js").string()));
+}
+
 TEST_F(ScenarioEngineTest, EveryScriptInTheScenarioLibraryLoads) {
   ScenarioEngine engine({});
   size_t files = 0;
