@@ -71,6 +71,7 @@ Status App::attach(const std::string& state_file) {
   client_ = std::make_unique<ControlClient>(state->address, state->token);
   context_.client = client_.get();
   context_.manifest = state->manifest;
+  context_.run_state = state_file;
   feed_ = std::make_unique<FlowFeed>(client_.get());
   context_.feed = feed_.get();
   feed_->start();
@@ -98,7 +99,9 @@ Status App::startInProcess() {
   context_.simulator = simulator_.get();
   context_.manifest = so.manifest_path;
   context_.recording = so.record_path;
-  auto state = control::readRunState(so.state_file.empty() ? control::defaultRunStatePath() : so.state_file);
+  context_.bin_dir = so.bin_dir;
+  context_.run_state = so.state_file.empty() ? control::defaultRunStatePath() : so.state_file;
+  auto state = control::readRunState(context_.run_state);
   if (!state.ok()) return state.status();
   client_ = std::make_unique<ControlClient>(state->address, state->token);
   context_.client = client_.get();

@@ -65,6 +65,8 @@ struct GuiContext {
   std::string recording;                  // the recording open (or being written), if any
   std::string manifest;                   // the manifest of the run
   std::string scenarios_dir;              // where the Scenarios panel looks
+  std::string run_state;                  // the run-state file (control address, token); live only
+  std::string bin_dir;                    // where the services and sandbank.desc are
   bool live() const { return client != nullptr; }
 };
 

@@ -106,6 +106,36 @@ class BankPanelsTest : public QObject {
     QVERIFY(feed.connected());
   }
 
+  // Stop interrupts the scenario in progress at its next wait, not after it; the next
+  // run resets the bank although "reset first" is off, and passes.
+  void stopInterruptsTheRunningScenarioAndTheNextRunStartsFromAResetBank() {
+    ScenariosPanel panel(app_->context());
+    QSignalSpy listed(&panel, &ScenariosPanel::listed);
+    QTRY_COMPARE_WITH_TIMEOUT(listed.count(), 1, 30000);
+    QVERIFY(panel.check("onboarding", "onboarding: follow one card payment through the bank"));
+    QSignalSpy done(&panel, &ScenariosPanel::runDone);
+    bool stop_sent = false;
+    connect(panel.runner(), &ScenarioRunner::stepFinished, this, [&] {
+      if (!stop_sent) panel.runner()->stop();  // the runner's own thread: stop after the first step
+      stop_sent = true;
+    }, Qt::DirectConnection);
+    QVERIFY(panel.runChecked().ok());
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, 150000);
+    QCOMPARE(panel.runRows().size(), size_t(1));
+    const auto stopped = panel.runRows().front();
+    QVERIFY2(stopped.state == ScenariosPanel::State::kFailed, qPrintable(stopped.message));
+    QVERIFY2(stopped.message.startsWith("stopped by the user"), qPrintable(stopped.message));
+    QVERIFY(stopped.steps.size() >= 1);
+
+    panel.setResetFirst(false);
+    QSignalSpy started(panel.runner(), &ScenarioRunner::scenarioStarted);
+    QVERIFY(panel.runChecked().ok());
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 2, 150000);
+    const auto again = panel.runRows().front();
+    QVERIFY2(again.state == ScenariosPanel::State::kPassed, qPrintable(again.message));
+    QVERIFY(again.steps.size() > stopped.steps.size());
+  }
+
  private:
   std::unique_ptr<App> app_;
 };

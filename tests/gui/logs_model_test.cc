@@ -1,13 +1,17 @@
 // LogsModel and LogsFilter: lines arrive in one insert per batch, the bound drops the
 // oldest, and the filters by service, level and text keep exactly the matching lines;
-// the logs panel follows the focused service and turns a click on a trace into a selection.
+// the logs panel follows the focused service and turns a click on a trace into a selection,
+// and shows a recording's logs table when a recording is open instead of a live bank.
+#include <QLabel>
 #include <QSignalSpy>
 #include <QTableView>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include "panels/logs_model.h"
 #include "panels/logs_panel.h"
 #include "panels/services_severity.h"
+#include "sandbank/flow/recorder.h"
 
 namespace sandbank::gui {
 namespace {
@@ -144,6 +148,61 @@ class LogsModelTest : public QObject {
 
     selection.focusService({});
     QCOMPARE(panel.filter()->rowCount(), 2);
+  }
+
+  void aRecordingsLogsAreShownWithTheirLevelsTracesAndFields() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::string path = dir.filePath("run.db").toStdString();
+    {
+      auto rec = flow::Recorder::create(path, flow::RunInfo{});
+      QVERIFY2(rec.ok(), rec.status().message().c_str());
+      flow::LogEntry a;
+      a.time_sim_us = 1'795'000'000'123'000;  // 2026-11-18T...
+      a.service = "ledger";
+      a.instance = "ledger-1";
+      a.level = sandbank::LogLevel::kWarn;
+      a.trace_id = "trace-9";
+      a.message = "balance cache rebuilt";
+      a.fields = {{"address", "account:a1:main"}};
+      flow::LogEntry b;
+      b.time_sim_us = a.time_sim_us + 1000;
+      b.service = "card";
+      b.instance = "card-1";
+      b.level = sandbank::LogLevel::kError;
+      b.message = "card service restarted";
+      QVERIFY((*rec)->recordLog(a));
+      QVERIFY((*rec)->recordLog(b));
+      QVERIFY((*rec)->close().ok());
+    }
+    Selection selection;
+    GuiContext context;
+    context.selection = &selection;
+    context.recording = path;  // no client: not live
+    LogsPanel panel(context);
+    QTRY_COMPARE_WITH_TIMEOUT(panel.model()->rowCount(), 2, 5000);
+    const LogRow& first = panel.model()->at(0);
+    QCOMPARE(first.instance, QString("ledger-1"));
+    QCOMPARE(first.level, LogLevel::kWarn);
+    QCOMPARE(first.trace, QString("trace-9"));
+    QCOMPARE(first.message, QString("balance cache rebuilt address=account:a1:main"));
+    QVERIFY2(first.time.endsWith(".123Z"), qPrintable(first.time));
+    QCOMPARE(panel.model()->at(1).level, LogLevel::kError);
+    auto* status = panel.findChild<QLabel*>("logs-status");
+    QVERIFY(status != nullptr);
+    QTRY_VERIFY(status->text().startsWith("2 lines"));
+
+    // A file that is not a recording says why instead of staying empty.
+    const std::string bogus = dir.filePath("not-a-recording.db").toStdString();
+    QFile f(QString::fromStdString(bogus));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("hello");
+    f.close();
+    context.recording = bogus;
+    LogsPanel broken(context);
+    auto* broken_status = broken.findChild<QLabel*>("logs-status");
+    QTRY_VERIFY_WITH_TIMEOUT(broken_status->text().startsWith("⚠"), 5000);
+    QVERIFY2(broken_status->text().contains("not-a-recording.db"), qPrintable(broken_status->text()));
   }
 };
 

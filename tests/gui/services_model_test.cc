@@ -1,12 +1,17 @@
 // ServicesModel: successive ListServices replies update rows in place (no reset, selection
 // survives), only rows that changed repaint, and a rising restart count is flagged for a
-// while, then the flag clears.
+// while, then the flag clears. With a recording open, the panel shows each instance as the
+// run last saw it, from the recording's process history.
 #include <QPersistentModelIndex>
 #include <QSignalSpy>
 #include <QTest>
 
+#include <QTemporaryDir>
+
 #include "panels/services_model.h"
+#include "panels/services_panel.h"
 #include "panels/services_severity.h"
+#include "sandbank/flow/recorder.h"
 
 namespace sandbank::gui {
 namespace {
@@ -106,6 +111,54 @@ class ServicesModelTest : public QObject {
     QCOMPARE(changes.count(), 1);
     QCOMPARE(severity(model, 0, ServicesModel::kRestarts), static_cast<int>(Severity::kWarn));
     QCOMPARE(severity(model, 0, 0, kRowSeverityRole), static_cast<int>(Severity::kNone));
+  }
+
+  void aRecordingShowsEachInstanceAsTheRunLastSawIt() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::string path = dir.filePath("run.db").toStdString();
+    {
+      auto rec = flow::Recorder::create(path, flow::RunInfo{});
+      QVERIFY2(rec.ok(), rec.status().message().c_str());
+      auto change = [&](const char* instance, int64_t pid, flow::ProcessState state, std::optional<int> code = {}) {
+        flow::ProcessRecord p;
+        p.service = std::string(instance).substr(0, std::string(instance).rfind('-'));
+        p.instance = instance;
+        p.pid = pid;
+        p.state = state;
+        p.exit_code = code;
+        QVERIFY((*rec)->recordProcess(p));
+      };
+      change("ledger-1", 10, flow::ProcessState::kStarting);
+      change("ledger-1", 10, flow::ProcessState::kReady);
+      change("card-1", 11, flow::ProcessState::kStarting);
+      change("card-1", 11, flow::ProcessState::kReady);
+      change("ledger-1", 10, flow::ProcessState::kKilled, 137);
+      change("ledger-1", 12, flow::ProcessState::kStarting);
+      change("ledger-1", 12, flow::ProcessState::kReady);
+      change("card-1", 11, flow::ProcessState::kExited, 0);
+      QVERIFY((*rec)->close().ok());
+    }
+    Selection selection;
+    GuiContext context;
+    context.selection = &selection;
+    context.recording = path;
+    ServicesPanel panel(context);
+    QSignalSpy shown(&panel, &ServicesPanel::historyShown);
+    QVERIFY(shown.wait(5000));
+    ServicesModel& model = *panel.model();
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(model.at(0).instance, QString("card-1"));
+    QCOMPARE(model.at(0).state, QString("exited"));
+    QCOMPARE(model.at(0).last_exit, QString("exit code 0"));
+    QCOMPARE(model.at(0).restarts, 0);
+    QCOMPARE(model.at(1).instance, QString("ledger-1"));
+    QCOMPARE(model.at(1).state, QString("ready"));
+    QCOMPARE(model.at(1).pid, 12);
+    QCOMPARE(model.at(1).restarts, 1);
+    QCOMPARE(model.at(1).last_exit, QString("killed"));
+    panel.act("restart", "ledger");  // no live bank: nothing to steer, nothing happens
+    QVERIFY(panel.lastMessage().isEmpty());
   }
 };
 

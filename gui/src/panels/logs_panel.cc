@@ -1,4 +1,5 @@
-// LogsPanel: StreamLogs on a reader thread, batched into LogsModel, shown through LogsFilter.
+// LogsPanel: StreamLogs on a reader thread (or a recording's logs table, read once),
+// batched into LogsModel, shown through LogsFilter.
 #include "logs_panel.h"
 
 #include <QHBoxLayout>
@@ -9,8 +10,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include <QDateTime>
+
 #include "control_client.h"
 #include "control_stubs.h"
+#include "sandbank/flow/flow_query.h"
 #include "panel_registry.h"
 #include "services_severity.h"
 
@@ -32,6 +36,20 @@ LogRow rowFromProto(const pb::LogLine& l) {
   r.level = logLevelFromText(QString::fromStdString(l.level()));
   r.trace = QString::fromStdString(l.trace());
   r.message = QString::fromStdString(l.message().empty() ? l.raw() : l.message());
+  return r;
+}
+
+// A recorded line as the live stream would have sent it (time in ISO-8601 UTC).
+LogRow rowFromRecording(const flow::LogEntry& l, uint64_t seq) {
+  LogRow r;
+  r.seq = seq;
+  r.time = QDateTime::fromMSecsSinceEpoch(l.time_sim_us / 1000, Qt::UTC).toString(Qt::ISODateWithMs);
+  r.service = QString::fromStdString(l.service);
+  r.instance = QString::fromStdString(l.instance);
+  r.level = static_cast<LogLevel>(static_cast<int>(l.level));  // the same four levels, in the same order
+  r.trace = QString::fromStdString(l.trace_id);
+  r.message = QString::fromStdString(l.message);
+  for (const auto& [k, v] : l.fields) r.message += QString(" %1=%2").arg(QString::fromStdString(k), QString::fromStdString(v));
   return r;
 }
 
@@ -147,6 +165,8 @@ LogsPanel::LogsPanel(GuiContext& context, QWidget* parent)
   frame_.start(kFrameMs);
   if (context_.live()) {
     reader_ = std::thread([this] { readLoop(); });
+  } else if (!context_.recording.empty()) {
+    reader_ = std::thread([this] { readRecording(); });
   }
   updateStatus();
 }
@@ -198,8 +218,12 @@ void LogsPanel::updateStatus() {
     error = stream_error_;
   }
   QString text;
-  if (!context_.live()) {
-    text = "No live bank: a recording holds no service logs.";
+  if (!context_.live() && !error.isEmpty()) {  // the recording could not be read
+    text = "⚠ " + error;
+  } else if (!context_.live() && !recording_read_.load()) {
+    text = "Reading the recording's logs…";
+  } else if (!context_.live() && model_.rowCount() == 0) {
+    text = "This recording holds no log lines.";
   } else if (!error.isEmpty()) {
     text = "⚠ log stream: " + error + " — reconnecting";
   } else if (!connected_.load() && model_.rowCount() == 0) {
@@ -210,10 +234,43 @@ void LogsPanel::updateStatus() {
     text = QString("%L1 lines").arg(model_.rowCount());
     if (filter_.rowCount() != model_.rowCount()) text += QString("  ·  %L1 match the filters").arg(filter_.rowCount());
     if (model_.dropped() > 0) text += QString("  ·  oldest %L1 dropped (keeping %L2)").arg(model_.dropped()).arg(model_.capacity());
+    size_t skipped = 0;
+    {
+      std::lock_guard lock(mu_);
+      skipped = recording_skipped_;
+    }
+    if (skipped > 0) text += QString("  ·  the recording's oldest %L1 lines are not shown").arg(skipped);
     if (filter_.rowCount() == 0) text += "  ·  no line matches: loosen the filters";
   }
   status_->setText(text);
   status_->setStyleSheet(error.isEmpty() ? QString() : QString("color: %1;").arg(severityText(Severity::kBad, palette()).name()));
+}
+
+void LogsPanel::readRecording() {
+  auto fail = [this](const std::string& why) {
+    {
+      std::lock_guard lock(mu_);
+      stream_error_ = QString::fromStdString(context_.recording + ": " + why);
+    }
+    recording_read_ = true;
+    connected_ = true;  // makes drain() repaint the status
+  };
+  auto q = flow::RecordingFlowQuery::open(context_.recording);
+  if (!q.ok()) return fail(q.status().message());
+  auto lines = (*q)->logs();
+  if (!lines.ok()) return fail(lines.status().message());
+  // The model keeps the newest kDefaultCapacity lines; the older ones count as dropped.
+  const size_t skip = lines->size() > LogsModel::kDefaultCapacity ? lines->size() - LogsModel::kDefaultCapacity : 0;
+  std::vector<LogRow> rows;
+  rows.reserve(lines->size() - skip);
+  for (size_t i = skip; i < lines->size() && !stopping_; ++i) rows.push_back(rowFromRecording((*lines)[i], i + 1));
+  {
+    std::lock_guard lock(mu_);
+    pending_ = std::move(rows);
+    recording_skipped_ = skip;
+  }
+  recording_read_ = true;
+  connected_ = true;  // lets drain() repaint the status once the batch is in
 }
 
 void LogsPanel::readLoop() {
@@ -268,7 +325,7 @@ SANDBANK_GUI_PANEL({.id = "logs",
                     .order = 100,
                     .area = Qt::BottomDockWidgetArea,
                     .shortcut = {},
-                    .needs_live = true,
+                    .needs_live = false,  // a recording's logs table is shown too
                     .create = [](GuiContext& c, QWidget* parent) -> QWidget* { return new LogsPanel(c, parent); }})
 
 }  // namespace sandbank::gui

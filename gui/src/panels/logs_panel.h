@@ -2,6 +2,8 @@
 // (follow, last 500 lines) and reconnects when the stream ends; lines reach the model in
 // batches at most once per frame. Search box, service and level filters, auto-scroll that
 // pauses while the user reads older lines, and a click on a trace id selects that trace.
+// With a recording open instead of a live bank, its logs table is read once, on the same
+// reader thread, and shown the same way.
 // Thread-safety: widgets and the model on the UI thread; the reader thread only appends to
 // pending_ under mu_ and reads stopping_.
 #pragma once
@@ -37,6 +39,7 @@ class LogsPanel : public QWidget {
 
  private:
   void readLoop();
+  void readRecording();  // the reader thread when a recording is open
   void drain();  // UI thread, once per frame
   void updateStatus();
   void applyServiceFilter(const QString& service);
@@ -60,6 +63,8 @@ class LogsPanel : public QWidget {
   void* active_call_ = nullptr;  // grpc::ClientContext of the open stream; guarded by mu_
   std::atomic<bool> connected_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> recording_read_{false};  // the recording's lines are in pending_ (or failed)
+  size_t recording_skipped_ = 0;             // older recorded lines beyond the model's bound; guarded by mu_
   std::thread reader_;
 };
 

@@ -68,7 +68,9 @@ ScenariosPanel::ScenariosPanel(GuiContext& context, QWidget* parent) : QWidget(p
   tl->addWidget(list_, 1);
   auto* buttons = new QHBoxLayout();
   run_ = new QPushButton("Run ticked", top);
-  stop_ = new QPushButton("Stop after this one", top);
+  stop_ = new QPushButton("Stop", top);
+  stop_->setToolTip("Interrupt the scenario in progress at its next wait and run no more; "
+                    "its teardown and invariant check are skipped, and the next run resets the bank");
   stop_->setEnabled(false);
   reset_ = new QCheckBox("Reset the bank first", top);
   reset_->setChecked(true);
@@ -101,9 +103,9 @@ ScenariosPanel::ScenariosPanel(GuiContext& context, QWidget* parent) : QWidget(p
   connect(reload_button, &QPushButton::clicked, this, &ScenariosPanel::reload);
   connect(run_, &QPushButton::clicked, this, [this] { (void)runChecked(); });
   connect(stop_, &QPushButton::clicked, this, [this] {
-    if (runner_) runner_->stopAfterCurrent();
+    if (runner_) runner_->stop();
     stop_->setEnabled(false);
-    status_->setText("Stopping after the scenario in progress…");
+    status_->setText("Stopping the scenario in progress…");
   });
   connect(list_, &QTreeWidget::itemChanged, this, [this](QTreeWidgetItem* it, int) {
     // Ticking a file ticks its scenarios.
@@ -127,9 +129,9 @@ ScenariosPanel::ScenariosPanel(GuiContext& context, QWidget* parent) : QWidget(p
   if (context_.simulator != nullptr && context_.client != nullptr) {
     ScenarioRunnerOptions o;
     o.simulator = context_.simulator;
-    o.control_address = context_.client->address();
-    o.token = context_.client->token();
-    o.descriptor_path = findDescriptorSet(QCoreApplication::applicationDirPath().toStdString());
+    o.run_state = context_.run_state;
+    o.descriptor_path = findDescriptorSet(context_.bin_dir.empty() ? QCoreApplication::applicationDirPath().toStdString()
+                                                                   : context_.bin_dir);
     runner_ = std::make_unique<ScenarioRunner>(o);
     connect(runner_.get(), &ScenarioRunner::scenarioStarted, this, [this](int i) {
       if (i >= static_cast<int>(rows_.size())) return;
@@ -273,6 +275,8 @@ bool ScenariosPanel::check(const std::string& file, const std::string& name, boo
   }
   return false;
 }
+
+void ScenariosPanel::setResetFirst(bool on) { reset_->setChecked(on); }
 
 Status ScenariosPanel::runChecked() {
   std::vector<ScenarioRef> todo;

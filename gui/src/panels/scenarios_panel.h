@@ -57,6 +57,8 @@ class ScenariosPanel : public QWidget {
   // Runs the ticked scenarios; the error (nothing ticked, no in-process bank, a run in
   // progress) is shown in the panel and returned.
   Status runChecked();
+  // The "Reset the bank first" box.
+  void setResetFirst(bool on);
 
   const std::vector<ScenarioFile>& files() const { return files_; }
   const std::vector<RunRow>& runRows() const { return rows_; }

@@ -1,14 +1,11 @@
 // Scenario listing and the threaded runner behind the Scenarios panel.
 #include "scenarios_runner.h"
 
-#include <unistd.h>
-
 #include <QMetaObject>
 
 #include <algorithm>
 #include <filesystem>
 
-#include "sandbank/control/run_state.h"
 #include "sandbank/control/simulator.h"
 #include "sandbank/scenario/bank_link.h"
 #include "sandbank/scenario/scenario_engine.h"
@@ -72,25 +69,18 @@ Status ScenarioRunner::start(std::vector<ScenarioRef> todo, bool reset_first) {
   if (thread_.joinable()) thread_.join();  // the previous run has ended (running_ is false)
   running_ = true;
   stop_ = false;
+  reset_first = reset_first || dirty_;  // a stopped scenario left its faults and data behind
+  dirty_ = false;
   thread_ = std::thread([this, todo = std::move(todo), reset_first]() mutable { runAll(std::move(todo), reset_first); });
   return OkStatus();
 }
 
 Status ScenarioRunner::ensureLink() {
   if (link_) return OkStatus();
-  if (!state_dir_.isValid()) return Internal("cannot make a temporary folder for the scenario link");
   if (options_.descriptor_path.empty())
     return NotFound("the descriptor set sandbank.desc was not found next to the app (build the sandbank_descriptor_set target)");
-  // The link reaches the control API through a run-state file; this one names the
-  // same control port and token the GUI uses.
-  control::RunState rs;
-  rs.address = options_.control_address;
-  rs.token = options_.token;
-  rs.pid = static_cast<int>(::getpid());
-  const std::string path = state_dir_.filePath("run.json").toStdString();
-  if (Status s = control::writeRunState(path, rs); !s.ok()) return s;
   scenario::SimulatorLinkOptions lo;
-  lo.state_file = path;
+  lo.state_file = options_.run_state;
   lo.descriptor_path = options_.descriptor_path;
   auto made = scenario::makeSimulatorLink(*options_.simulator, lo);
   if (!made.ok()) return made.status();
@@ -119,6 +109,7 @@ void ScenarioRunner::runAll(std::vector<ScenarioRef> todo, bool reset_first) {
     scenario::EngineOptions eo;
     eo.seed = options_.seed;
     eo.link = link_.get();
+    eo.cancel = &stop_;
     eo.on_log = [this, index](const std::string& line) { Q_EMIT logLine(index, QString::fromStdString(line)); };
     eo.on_step = [this, index](const scenario::StepTiming& s) {
       Q_EMIT stepFinished(index, QString::fromStdString(s.name), s.ms, s.ok);
@@ -126,6 +117,7 @@ void ScenarioRunner::runAll(std::vector<ScenarioRef> todo, bool reset_first) {
     scenario::ScenarioEngine engine(eo);
     scenario::ScenarioOutcome o = engine.run(scenario::ScenarioInfo{todo[i].file, todo[i].name});
     (o.verdict == scenario::Verdict::kPassed ? passed : failed) += 1;
+    if (stop_) dirty_ = true;
     Q_EMIT scenarioFinished(index, static_cast<int>(o.verdict), QString::fromStdString(o.message),
                             QString::fromStdString(o.trace_id), QString::fromStdString(o.location), o.seconds);
   }

@@ -8,13 +8,12 @@
 //   scenarioStarted / stepFinished <─  on_step, on_log (queued signals)
 //   scenarioFinished / runFinished <─  outcome
 //
-// Thread-safety: start(), stopAfterCurrent(), running() and the signals' receivers on the
+// Thread-safety: start(), stop(), running() and the signals' receivers on the
 // UI thread; the BankLink and the script engines live only on the runner thread.
 #pragma once
 
 #include <QObject>
 #include <QString>
-#include <QTemporaryDir>
 
 #include <atomic>
 #include <cstdint>
@@ -57,8 +56,7 @@ std::string findDescriptorSet(const std::string& app_dir);
 
 struct ScenarioRunnerOptions {
   control::Simulator* simulator = nullptr;  // the in-process bank; must outlive the runner
-  std::string control_address;              // its control port and token (the link's rpc path)
-  std::string token;
+  std::string run_state;                    // its run-state file (control address and token)
   std::string descriptor_path;  // build/bin/sandbank.desc
   uint64_t seed = 1;
 };
@@ -68,14 +66,16 @@ class ScenarioRunner : public QObject {
 
  public:
   explicit ScenarioRunner(ScenarioRunnerOptions options, QObject* parent = nullptr);
-  ~ScenarioRunner() override;  // lets the scenario in progress finish, skips the rest
+  ~ScenarioRunner() override;  // stops the scenario in progress (as stop()) and waits for it
 
   // Starts running `todo` in order. `reset_first`: reset the bank before the first
   // scenario too (the GUI's bank has been in use; `sandbank run` starts from a fresh
   // one). Errors: FailedPrecondition when a run is in progress or there is no
   // in-process bank; InvalidArgument for an empty list.
   Status start(std::vector<ScenarioRef> todo, bool reset_first = true);
-  void stopAfterCurrent() { stop_ = true; }
+  // Interrupts the scenario in progress (ScenarioEngine's cancel: at its next wait, its
+  // teardown and check skipped) and runs no more. The next run resets the bank first.
+  void stop() { stop_ = true; }
   bool running() const { return running_; }
 
  Q_SIGNALS:
@@ -91,10 +91,10 @@ class ScenarioRunner : public QObject {
   Status ensureLink();                                           // the runner thread
 
   ScenarioRunnerOptions options_;
-  QTemporaryDir state_dir_;  // the link's run-state file (address and token)
   std::unique_ptr<scenario::BankLink> link_;  // runner thread only (kept across runs)
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  bool dirty_ = false;  // a stopped scenario skipped its teardown; runner thread (and start() once it has joined)
   bool running_ = false;  // UI thread
 };
 

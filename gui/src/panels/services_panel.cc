@@ -8,9 +8,12 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <map>
+
 #include "control_client.h"
 #include "control_stubs.h"
 #include "panel_registry.h"
+#include "sandbank/flow/flow_query.h"
 #include "services_severity.h"
 
 namespace sandbank::gui {
@@ -37,7 +40,34 @@ InstanceRow rowFromProto(const pb::InstanceInfo& i) {
   return r;
 }
 
+// Each instance as a recording last saw it: its final state and pid, how often it was
+// started again, and how its last process ended.
+Result<std::vector<InstanceRow>> instancesFromRecording(const std::string& path) {
+  SANDBANK_ASSIGN_OR_RETURN(auto q, flow::RecordingFlowQuery::open(path));
+  SANDBANK_ASSIGN_OR_RETURN(auto history, q->processes());
+  std::map<std::string, InstanceRow> by_instance;  // sorted by instance name
+  std::map<std::string, int> starts;
+  for (const flow::ProcessRecord& p : history) {
+    const std::string key = p.instance.empty() ? p.service : p.instance;
+    InstanceRow& r = by_instance[key];
+    r.service = QString::fromStdString(p.service);
+    r.instance = QString::fromStdString(key);
+    r.state = QString::fromStdString(std::string(flow::processStateName(p.state)));
+    r.pid = static_cast<int>(p.pid);
+    if (p.state == flow::ProcessState::kStarting) r.restarts = std::max(0, starts[key]++);
+    if (p.exit_code) r.last_exit = QString("exit code %1").arg(*p.exit_code);
+    if (p.state == flow::ProcessState::kKilled) r.last_exit = "killed";
+  }
+  std::vector<InstanceRow> rows;
+  for (auto& [key, r] : by_instance) rows.push_back(std::move(r));
+  return rows;
+}
+
 }  // namespace
+
+ServicesPanel::~ServicesPanel() {
+  if (history_.joinable()) history_.join();
+}
 
 ServicesPanel::ServicesPanel(GuiContext& context, QWidget* parent) : QWidget(parent), context_(context) {
   auto* layout = new QVBoxLayout(this);
@@ -165,7 +195,27 @@ ServicesPanel::ServicesPanel(GuiContext& context, QWidget* parent) : QWidget(par
 
   updateActions();
   if (!context_.live()) {
-    showPlaceholder("No live bank: a recording has no services to steer.");
+    if (context_.recording.empty()) {
+      showPlaceholder("No live bank and no recording.");
+      return;
+    }
+    // A recording: the instances as it last saw them, read once off the UI thread.
+    showPlaceholder("Reading the recording's processes…");
+    history_ = std::thread([this, path = context_.recording] {
+      auto rows = instancesFromRecording(path);
+      QMetaObject::invokeMethod(this, [this, path, rows = std::move(rows)] {
+        if (!rows.ok()) {
+          showPlaceholder(QString::fromStdString(path + ": " + rows.status().message()));
+        } else if (rows->empty()) {
+          showPlaceholder("This recording holds no process changes.");
+        } else {
+          model_.update(*rows);
+          summary_->setText(QString("recorded: %1 instances, as the run last saw them (read only)").arg(rows->size()));
+          stack_->setCurrentWidget(view_);
+        }
+        Q_EMIT historyShown();
+      }, Qt::QueuedConnection);
+    });
     return;
   }
   showPlaceholder("Asking the control API for the services…");
@@ -271,7 +321,7 @@ SANDBANK_GUI_PANEL({.id = "services",
                     .order = 10,
                     .area = Qt::LeftDockWidgetArea,
                     .shortcut = {},
-                    .needs_live = true,
+                    .needs_live = false,  // a recording shows its instances, read only
                     .create = [](GuiContext& c, QWidget* parent) -> QWidget* { return new ServicesPanel(c, parent); }})
 
 }  // namespace sandbank::gui

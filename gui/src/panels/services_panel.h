@@ -1,7 +1,9 @@
 // ServicesPanel: every service instance of the live bank in a table refreshed once a
 // second (ListServices), with start, stop, restart and kill (by signal) on the selected
 // service from the toolbar, the context menu and shortcuts. Selecting a row focuses that
-// service for the other panels; action results and errors are shown in the panel.
+// service for the other panels; action results and errors are shown in the panel. With a
+// recording open instead, the table shows each instance as the run last saw it (state,
+// pid, restarts, last exit), read once from the recording's processes, with no actions.
 // Thread-safety: UI thread only; calls go through ControlClient.
 #pragma once
 
@@ -11,6 +13,8 @@
 #include <QTableView>
 #include <QTimer>
 #include <QWidget>
+
+#include <thread>
 
 #include "gui_context.h"
 #include "services_model.h"
@@ -22,6 +26,7 @@ class ServicesPanel : public QWidget {
 
  public:
   ServicesPanel(GuiContext& context, QWidget* parent = nullptr);
+  ~ServicesPanel() override;  // joins the recording reader
 
   ServicesModel* model() { return &model_; }
   QTableView* view() { return view_; }
@@ -38,6 +43,8 @@ class ServicesPanel : public QWidget {
  Q_SIGNALS:
   // After each action's reply: ok, and the server's message or error.
   void actionFinished(bool ok, const QString& message);
+  // A recording's instances (or why they could not be read) are on screen.
+  void historyShown();
 
  private:
   void showMessage(const QString& text, bool error);
@@ -56,6 +63,7 @@ class ServicesPanel : public QWidget {
   QTimer timer_;
   bool in_flight_ = false;
   QString last_error_;  // of the last ListServices, "" when it worked
+  std::thread history_;  // reads a recording's processes
 };
 
 }  // namespace sandbank::gui

@@ -1,7 +1,7 @@
 // The card processor over the store and its upstreams; see card_processor.h.
 //
-//   scheme ─Authorise─▶ claim key ─▶ card.GetByToken ─▶ account.Get  ┐ at once ─▶
-//                                                       fraud (deadline) ┘
+//   scheme ─Authorise─▶ claim key       ┐ at  ─▶ account.Get      ┐ at  ─▶
+//                       card.GetByToken ┘ once   fraud (deadline) ┘ once
 //            policy ─▶ ledger.CreateHold(floor = -overdraft) ─▶ record + expiry row
 //            (one batch) ─▶ card.authorisations
 //
@@ -13,6 +13,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <future>
 
 #include "sandbank/bank/account.grpc.pb.h"
@@ -38,25 +39,34 @@ struct CardProcessor::Statements {
 };
 
 namespace {
-// One fraud.ScoreAuthorisation in flight on gRPC's callback API. Its destructor waits for
-// the answer, so no early return can free what the call still writes to.
-struct FraudCall {
-  fraud_pb::ScoreAuthorisationRequest req;
-  fraud_pb::Score score;
+// One unary call in flight on gRPC's callback API:
+//   stub->async()->Method(&c.ctx, &c.req, &c.resp, c.callback());  ...  c.wait()
+// Its destructor waits for the answer, so no early return can free what the call still
+// writes to.
+template <typename Request, typename Response>
+struct PendingCall {
+  Request req;
+  Response resp;
   grpc::ClientContext ctx;
   std::promise<grpc::Status> done;
   std::future<grpc::Status> result = done.get_future();
   bool waited = false;
 
+  std::function<void(grpc::Status)> callback() {
+    return [this](grpc::Status s) { done.set_value(std::move(s)); };
+  }
   grpc::Status wait() {
     waited = true;
     return result.get();
   }
-  ~FraudCall() {
+  ~PendingCall() {
     if (!waited) result.wait();
   }
 };
+using FraudCall = PendingCall<fraud_pb::ScoreAuthorisationRequest, fraud_pb::Score>;
 }  // namespace
+
+struct CardProcessor::CardLookup : PendingCall<card_pb::GetByTokenRequest, card_pb::CardRecord> {};
 
 struct CardProcessor::Stubs {
   std::unique_ptr<card_pb::Card::Stub> card;
@@ -280,6 +290,12 @@ Result<pb::AuthoriseResponse> CardProcessor::authorise(const pb::AuthoriseReques
   }
   const std::string fingerprint = request.card_token() + "\n" + std::to_string(request.amount().minor_units()) + " " +
                                   request.amount().currency() + "\n" + request.merchant().SerializeAsString();
+  // The card is read while the key is claimed: a read only, wasted at worst on a
+  // retransmission that turns out to be a replay.
+  CardLookup card_lookup;
+  card_lookup.req.set_token(request.card_token());
+  setDeadline(&card_lookup.ctx, options_.upstream_timeout);
+  stubs_->card->async()->GetByToken(&card_lookup.ctx, &card_lookup.req, &card_lookup.resp, card_lookup.callback());
   SANDBANK_ASSIGN_OR_RETURN(bank::Claim claim,
                             keys_->claim(request.idempotency_key(), "authorisation", fingerprint, ids_.next("auth")));
   if (!beginFlight(request.idempotency_key())) {
@@ -293,14 +309,15 @@ Result<pb::AuthoriseResponse> CardProcessor::authorise(const pb::AuthoriseReques
       if (stored.status().code() != StatusCode::kNotFound) return stored.status();
       // The first attempt stopped before its record: decide again under the claimed id.
     }
-    return decide(request, claim.id, /*recovering=*/!claim.fresh);
+    return decide(request, claim.id, /*recovering=*/!claim.fresh, card_lookup);
   }();
   endFlight(request.idempotency_key());
   return out;
 }
 
 Result<pb::AuthoriseResponse> CardProcessor::decide(const pb::AuthoriseRequest& request,
-                                                    const std::string& authorisation_id, bool recovering) {
+                                                    const std::string& authorisation_id, bool recovering,
+                                                    CardLookup& card_lookup) {
   pb::AuthorisationRecord rec;
   rec.set_authorisation_id(authorisation_id);
   rec.set_idempotency_key(request.idempotency_key());
@@ -309,16 +326,12 @@ Result<pb::AuthoriseResponse> CardProcessor::decide(const pb::AuthoriseRequest& 
   rec.set_created_at_us(toMicros(clock_.now()));
 
   // 1. The card: valid and not frozen?
-  card_pb::CardRecord card;
   {
-    card_pb::GetByTokenRequest req;
-    req.set_token(request.card_token());
-    grpc::ClientContext ctx;
-    setDeadline(&ctx, options_.upstream_timeout);
-    grpc::Status s = stubs_->card->GetByToken(&ctx, req, &card);
+    grpc::Status s = card_lookup.wait();
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) return decline(rec, "card_invalid", request.card_token());
     if (!s.ok()) return upstreamError("the card service", s, options_.upstream_timeout);
   }
+  const card_pb::CardRecord& card = card_lookup.resp;
   rec.set_card_id(card.card_id());
   rec.set_account_id(card.account_id());
   const std::string address = bank::mainAddress(bank::AccountId(card.account_id()));
@@ -361,8 +374,7 @@ Result<pb::AuthoriseResponse> CardProcessor::decide(const pb::AuthoriseRequest& 
   fraud.req.set_merchant_category_code(request.merchant().category_code());
   fraud.req.set_merchant_country(request.merchant().country());
   setDeadline(&fraud.ctx, options_.fraud_timeout);
-  stubs_->fraud->async()->ScoreAuthorisation(&fraud.ctx, &fraud.req, &fraud.score,
-                                             [&fraud](grpc::Status s) { fraud.done.set_value(std::move(s)); });
+  stubs_->fraud->async()->ScoreAuthorisation(&fraud.ctx, &fraud.req, &fraud.resp, fraud.callback());
 
   // 2. The account: active, and its overdraft limit for the hold's floor.
   account_pb::AccountRecord account;
@@ -384,7 +396,7 @@ Result<pb::AuthoriseResponse> CardProcessor::decide(const pb::AuthoriseRequest& 
   {
     const grpc::Status s = fraud.wait();
     if (s.ok()) {
-      if (fraud.score.verdict() == fraud_pb::BLOCK) {
+      if (fraud.resp.verdict() == fraud_pb::BLOCK) {
         rec.set_fraud_check("block");
         return decline(rec, "fraud", request.card_token());
       }

@@ -174,12 +174,24 @@ void installHost(QJSEngine& js, ScriptHost& host, const std::string& script_path
 // Interrupts a script engine that runs longer than its deadline.
 class Watchdog {
  public:
-  Watchdog(QJSEngine& js, std::chrono::milliseconds limit)
-      : thread_([this, &js, limit] {
+  // Interrupts after `limit`, or as soon as *cancel becomes true (checked every 50 ms).
+  Watchdog(QJSEngine& js, std::chrono::milliseconds limit, const std::atomic<bool>* cancel)
+      : thread_([this, &js, limit, cancel] {
+          const auto deadline = std::chrono::steady_clock::now() + limit;
           std::unique_lock lock(mu_);
-          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-            fired_ = true;
-            js.setInterrupted(true);
+          while (!done_) {
+            if (cancel != nullptr && cancel->load()) {
+              cancelled_ = true;
+              js.setInterrupted(true);
+              return;
+            }
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) {
+              fired_ = true;
+              js.setInterrupted(true);
+              return;
+            }
+            cv_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(deadline - now, std::chrono::milliseconds(50)));
           }
         }) {}
   ~Watchdog() { finish(); }
@@ -192,12 +204,14 @@ class Watchdog {
     if (thread_.joinable()) thread_.join();
   }
   bool fired() const { return fired_; }
+  bool cancelled() const { return cancelled_; }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  bool done_ = false;   // guarded by mu_
-  bool fired_ = false;  // written by the watchdog thread before join
+  bool done_ = false;       // guarded by mu_
+  bool fired_ = false;      // written by the watchdog thread before join
+  bool cancelled_ = false;  // likewise
   std::thread thread_;
 };
 
@@ -406,12 +420,22 @@ ScenarioOutcome ScenarioEngine::run(const ScenarioInfo& scenario) {
   }
   const std::vector<std::string> lines = fileLines(text);
   bool failed = false;
+  bool stopped = false;
   {
-    Watchdog watchdog(js, limit);
+    Watchdog watchdog(js, limit, options_.cancel);
     QJSValue run_phase = js.globalObject().property("__runPhase");
     for (const char* phase : {"setup", "run", "teardown"}) {
       if (failed && std::string(phase) == "run") continue;  // setup failed: skip run, still tear down
+      if (stopped) break;                                   // stopped: not even teardown
       QJSValue r = run_phase.call({qstr(scenario.name), QString(phase)});
+      if (watchdog.cancelled() && !stopped) {
+        stopped = true;
+        failed = true;
+        out.verdict = Verdict::kFailed;
+        out.message = "stopped by the user in " + std::string(phase) + " (teardown and the invariant check skipped)";
+        js.setInterrupted(false);
+        continue;
+      }
       if (r.isError()) {  // the engine itself failed the call (interrupted)
         if (!failed) {
           failed = true;
@@ -457,7 +481,8 @@ ScenarioOutcome ScenarioEngine::run(const ScenarioInfo& scenario) {
       out.message += std::string(out.message.empty() ? "" : "\n") + "could not end the scenario's background load: " +
                      r.status().message();
     }
-    auto report = options_.link->check();
+    auto report = stopped ? Result<std::optional<InvariantReport>>(std::optional<InvariantReport>())
+                          : options_.link->check();
     if (!report.ok()) {
       if (!failed) out.verdict = Verdict::kFailed;
       out.message += std::string(out.message.empty() ? "" : "\n") + "the invariant check could not run: " + report.status().message();

@@ -6,9 +6,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "sandbank/scenario/report.h"
 #include "sandbank/scenario/scenario_engine.h"
@@ -195,6 +197,29 @@ TEST_F(ScenarioEngineTest, ARunawayScriptIsInterruptedAtItsTimeout) {
   ScenarioOutcome r = runOne(path, "spins");
   EXPECT_EQ(r.verdict, Verdict::kFailed);
   EXPECT_THAT(r.message, HasSubstr("ran longer than its limit of 100ms and was interrupted in run"));
+}
+
+TEST_F(ScenarioEngineTest, CancelInterruptsAWaitingScenarioAndSkipsItsTeardown) {
+  std::string path = write("long.js",
+                           "scenario('long', {\n"
+                           "  run() { log('waiting'); waitFor(() => false, '60s', 'something that never happens'); },\n"
+                           "  teardown() { log('teardown ran'); },\n"
+                           "});\n");
+  std::atomic<bool> cancel{false};
+  EngineOptions o;
+  o.cancel = &cancel;
+  ScenarioEngine engine(o);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  ScenarioOutcome r = engine.run({path, "long"});
+  stopper.join();
+  EXPECT_EQ(r.verdict, Verdict::kFailed);
+  EXPECT_THAT(r.message, StartsWith("stopped by the user in run"));
+  EXPECT_LT(r.seconds, 30) << "stopped, not timed out";
+  EXPECT_THAT(r.log, ::testing::Contains("waiting"));
+  EXPECT_THAT(r.log, ::testing::Not(::testing::Contains("teardown ran")));
 }
 
 TEST_F(ScenarioEngineTest, RandomIsTheSameForTheSameSeedAndScenario) {

@@ -110,10 +110,12 @@ class CardProcessor {
   kit::StoreCall writeCall();
   kit::StoreCall lwtCall() const;
   Result<Stored> readStored(const std::string& authorisation_id);
+  // card.GetByToken in flight (card_processor.cc): started before the key is claimed.
+  struct CardLookup;
   // The decision steps of an authorisation whose key is claimed (`recovering`: an
   // earlier attempt with this key stopped before writing the record).
   Result<pb::AuthoriseResponse> decide(const pb::AuthoriseRequest& request, const std::string& authorisation_id,
-                                       bool recovering);
+                                       bool recovering, CardLookup& card_lookup);
   Result<pb::AuthoriseResponse> decline(pb::AuthorisationRecord record, const std::string& reason,
                                         const std::string& card_token);
   Result<pb::AuthoriseResponse> approve(pb::AuthorisationRecord record);

@@ -6,6 +6,7 @@
 // QCoreApplication must exist (the runner makes one when there is none).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,12 @@ struct EngineOptions {
   // Each recorded step as soon as it finishes (the same values as the outcome's steps),
   // on the thread that runs the scenario; may be empty. The GUI colours steps live.
   std::function<void(const StepTiming&)> on_step;
+  // When it becomes true (from any thread) the running scenario is interrupted as soon as
+  // the script has control again: within about 50 ms in waitFor, pause and other polling
+  // waits; one blocking call (an rpc, say) finishes first, bounded by its own timeout.
+  // Teardown and the invariant check are skipped (the next reset puts the bank back) and
+  // the outcome says it was stopped.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class ScenarioEngine {
