@@ -149,11 +149,11 @@ class ServicesModelTest : public QObject {
     ServicesModel& model = *panel.model();
     QCOMPARE(model.rowCount(), 2);
     QCOMPARE(model.at(0).instance, QString("card-1"));
-    QCOMPARE(model.at(0).state, QString("exited"));
+    QCOMPARE(model.at(0).state, QString("stopped"));  // a clean exit
     QCOMPARE(model.at(0).last_exit, QString("exit code 0"));
     QCOMPARE(model.at(0).restarts, 0);
     QCOMPARE(model.at(1).instance, QString("ledger-1"));
-    QCOMPARE(model.at(1).state, QString("ready"));
+    QCOMPARE(model.at(1).state, QString("healthy"));
     QCOMPARE(model.at(1).pid, 12);
     QCOMPARE(model.at(1).restarts, 1);
     QCOMPARE(model.at(1).last_exit, QString("killed"));

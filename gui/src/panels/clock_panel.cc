@@ -138,10 +138,15 @@ void showState(const pb::ClockState& st, QLabel* now, QLabel* date, QLabel* offs
 void ClockPanel::refresh() {
   if (!context_.live() || in_flight_) return;
   in_flight_ = true;
+  const uint64_t seq = ++issued_;
   context_.client->call(
       this, [](Stubs& s) { return unary(s.control, &pb::Control::Stub::Clock, s, pb::ClockRequest{}, std::chrono::seconds(3)); },
-      [this](Reply<pb::ClockState> r) {
+      [this, seq](Reply<pb::ClockState> r) {
         in_flight_ = false;
+        // Calls run concurrently: a read sent before an advance may answer after it, and
+        // its older time must not replace the advanced one.
+        if (seq < shown_) return;
+        shown_ = seq;
         if (!r.ok()) {
           showError("Cannot read the clock: " + describe(r.status));
           return;
@@ -162,12 +167,15 @@ void ClockPanel::advance(const QString& duration) {
         req.set_advance(d);
         return unary(s.control, &pb::Control::Stub::Clock, s, req);
       },
-      [this, duration](Reply<pb::ClockState> r) {
+      [this, duration, seq = ++issued_](Reply<pb::ClockState> r) {
         go_->setEnabled(true);
         QString message;
         if (r.ok()) {
           showError({});
-          showState(r.value, now_, date_, offset_);
+          if (seq >= shown_) {
+            shown_ = seq;
+            showState(r.value, now_, date_, offset_);
+          }
           amount_->clear();
           message = "advanced by " + duration;
         } else {

@@ -10,6 +10,8 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <cstdint>
+
 #include "gui_context.h"
 
 namespace sandbank::gui {
@@ -48,6 +50,8 @@ class ClockPanel : public QWidget {
   QLabel* error_ = nullptr;
   QTimer timer_;
   bool in_flight_ = false;
+  uint64_t issued_ = 0;  // numbers every Clock call in the order it was sent
+  uint64_t shown_ = 0;   // the number of the call whose answer the labels show
 };
 
 }  // namespace sandbank::gui

@@ -40,6 +40,19 @@ InstanceRow rowFromProto(const pb::InstanceInfo& i) {
   return r;
 }
 
+// A recorded process change in the words the live table uses (and colours): a clean exit
+// at the end of a run is "stopped", not a failure.
+QString liveStateName(const flow::ProcessRecord& p) {
+  switch (p.state) {
+    case flow::ProcessState::kStarting: return "starting";
+    case flow::ProcessState::kReady: return "healthy";
+    case flow::ProcessState::kRestarting: return "backoff";
+    case flow::ProcessState::kKilled: return "exited";
+    case flow::ProcessState::kExited: return p.exit_code.value_or(0) == 0 ? "stopped" : "exited";
+  }
+  return QString::fromStdString(std::string(flow::processStateName(p.state)));
+}
+
 // Each instance as a recording last saw it: its final state and pid, how often it was
 // started again, and how its last process ended.
 Result<std::vector<InstanceRow>> instancesFromRecording(const std::string& path) {
@@ -52,7 +65,7 @@ Result<std::vector<InstanceRow>> instancesFromRecording(const std::string& path)
     InstanceRow& r = by_instance[key];
     r.service = QString::fromStdString(p.service);
     r.instance = QString::fromStdString(key);
-    r.state = QString::fromStdString(std::string(flow::processStateName(p.state)));
+    r.state = liveStateName(p);
     r.pid = static_cast<int>(p.pid);
     if (p.state == flow::ProcessState::kStarting) r.restarts = std::max(0, starts[key]++);
     if (p.exit_code) r.last_exit = QString("exit code %1").arg(*p.exit_code);
