@@ -1,9 +1,12 @@
 // The store and scenarios panels against the real bank in this process: taking a store
 // node down through the store panel shows it down in GetNodeStats, and a short scenario
 // run through the scenarios panel's runner turns every step green while the GUI's own
-// flow subscription keeps delivering.
+// flow subscription keeps delivering, and lands in the run's recording; Stop interrupts a
+// scenario mid-way.
 #include <QSignalSpy>
 #include <QTest>
+
+#include <algorithm>
 
 #include "app.h"
 #include "control_client.h"
@@ -11,6 +14,8 @@
 #include "flow_feed.h"
 #include "panels/scenarios_panel.h"
 #include "panels/store_panel.h"
+#include "sandbank/control/simulator.h"
+#include "sandbank/flow/flow_query.h"
 
 namespace sandbank::gui {
 namespace {
@@ -98,6 +103,18 @@ class BankPanelsTest : public QObject {
     for (const auto& s : row.steps) QVERIFY2(s.ok, qPrintable(s.name));
     QCOMPARE(steps_before_end, static_cast<int>(row.steps.size()));
     QVERIFY(!panel.runner()->running());
+
+    // The result is in the run's recording, as `sandbank run` writes it.
+    flow::Recorder* rec = app_->context().simulator->recorder();
+    QVERIFY(rec != nullptr);
+    QVERIFY(rec->flush().ok());
+    auto q = flow::RecordingFlowQuery::open(app_->context().recording);
+    QVERIFY2(q.ok(), q.status().message().c_str());
+    auto recorded = (*q)->scenarios();
+    QVERIFY2(recorded.ok(), recorded.status().message().c_str());
+    QVERIFY(std::any_of(recorded->begin(), recorded->end(), [](const flow::ScenarioResult& r) {
+      return r.name == "onboarding/onboarding: follow one card payment through the bank" && r.status == "passed";
+    }));
 
     // The reset restarts services and recreates topics; the GUI's own flow subscription
     // lives on the control port and keeps delivering the scenario's later events.

@@ -8,6 +8,7 @@
 
 #include "sandbank/control/simulator.h"
 #include "sandbank/scenario/bank_link.h"
+#include "sandbank/scenario/runner.h"
 #include "sandbank/scenario/scenario_engine.h"
 
 namespace sandbank::gui {
@@ -118,6 +119,10 @@ void ScenarioRunner::runAll(std::vector<ScenarioRef> todo, bool reset_first) {
     scenario::ScenarioOutcome o = engine.run(scenario::ScenarioInfo{todo[i].file, todo[i].name});
     (o.verdict == scenario::Verdict::kPassed ? passed : failed) += 1;
     if (stop_) dirty_ = true;
+    // Into the run's recording too, as `sandbank run` does: File -> Save run keeps it.
+    if (Status rs = scenario::recordOutcome(*options_.simulator, o); !rs.ok()) {
+      Q_EMIT logLine(index, QString::fromStdString("not recorded: " + rs.message()));
+    }
     Q_EMIT scenarioFinished(index, static_cast<int>(o.verdict), QString::fromStdString(o.message),
                             QString::fromStdString(o.trace_id), QString::fromStdString(o.location), o.seconds);
   }

@@ -34,18 +34,10 @@ bool writeFile(const std::string& path, const std::string& text, std::ostream& e
   return static_cast<bool>(f);
 }
 
-// One scenario's row in the recording's `scenarios` table, written while the run goes
-// on, so a GUI following the recording sees each result as it lands.
-void recordOutcome(control::Simulator* sim, const ScenarioOutcome& o, std::ostream& err) {
-  flow::Recorder* rec = sim ? sim->recorder() : nullptr;
-  if (rec == nullptr) return;
-  flow::ScenarioResult row;
-  row.name = stem(o.file) + "/" + o.name;
-  row.status = verdictName(o.verdict);
-  row.duration_us = static_cast<int64_t>(o.seconds * 1e6);
-  row.message = o.message;
-  row.trace_id = o.trace_id;
-  if (!rec->recordScenario(std::move(row))) err << "sandbank run: the recording refused the row of " << o.name << "\n";
+// recordOutcome() for the run's own progress: a refused row is said, not fatal.
+void noteOutcome(control::Simulator* sim, const ScenarioOutcome& o, std::ostream& err) {
+  if (sim == nullptr) return;
+  if (Status s = recordOutcome(*sim, o); !s.ok()) err << "sandbank run: " << s.message() << "\n";
 }
 
 std::string indent(const std::string& text) {
@@ -59,6 +51,19 @@ std::string indent(const std::string& text) {
 }
 
 }  // namespace
+
+Status recordOutcome(control::Simulator& sim, const ScenarioOutcome& o) {
+  flow::Recorder* rec = sim.recorder();
+  if (rec == nullptr) return OkStatus();
+  flow::ScenarioResult row;
+  row.name = stem(o.file) + "/" + o.name;
+  row.status = verdictName(o.verdict);
+  row.duration_us = static_cast<int64_t>(o.seconds * 1e6);
+  row.message = o.message;
+  row.trace_id = o.trace_id;
+  if (!rec->recordScenario(std::move(row))) return FailedPrecondition("the recording refused the row of " + o.name);
+  return OkStatus();
+}
 
 int runScenarios(const RunOptions& o) {
   std::ostream& out = o.out ? *o.out : std::cout;
@@ -146,7 +151,7 @@ int runScenarios(const RunOptions& o) {
       return created.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
     }
     sim = std::move(*created);
-    for (const auto& bad : outcomes) recordOutcome(sim.get(), bad, err);  // files that did not load
+    for (const auto& bad : outcomes) noteOutcome(sim.get(), bad, err);  // files that did not load
     if (o.make_checker) sim->setChecker(o.make_checker(*sim));
     out << "sandbank run: " << todo.size() << " scenario" << (todo.size() == 1 ? "" : "s") << ", bank "
         << o.manifest_path << ", seed " << o.seed << std::endl;
@@ -190,7 +195,7 @@ int runScenarios(const RunOptions& o) {
         bad.name = s.name;
         bad.verdict = Verdict::kFailed;
         bad.message = "the bank could not be reset before the scenario: " + r.message();
-        recordOutcome(sim.get(), bad, err);
+        noteOutcome(sim.get(), bad, err);
         outcomes.push_back(bad);
         out << "    failed\n" << indent(bad.message) << std::endl;
         continue;
@@ -199,7 +204,7 @@ int runScenarios(const RunOptions& o) {
     ScenarioOutcome r = engine.run(s);
     out << "    " << verdictName(r.verdict) << " (" << fixed(r.seconds, 2) << " s, " << r.steps.size() << " steps)" << std::endl;
     if (r.verdict != Verdict::kPassed) out << indent(r.message) << std::endl;
-    recordOutcome(sim.get(), r, err);
+    noteOutcome(sim.get(), r, err);
     outcomes.push_back(std::move(r));
   }
 

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "sandbank/control/check.h"
+#include "sandbank/core/status.h"
+#include "sandbank/scenario/outcome.h"
 
 namespace sandbank::control {
 class Simulator;
@@ -44,5 +46,11 @@ struct RunOptions {
 // Returns 0 when every scenario passed, 1 when any failed (or the bank did not come up),
 // 2 for bad input (no scenario file, a bad filter, a bad manifest, nothing matched).
 int runScenarios(const RunOptions& options);
+
+// Writes one scenario's row ("file-stem/name", verdict, duration, message, trace) into
+// the recording of `sim`, while the run goes on, so a window following the recording
+// sees each result as it lands. OK when `sim` records nothing; FailedPrecondition when
+// the recorder refused the row (closed, or its queue full).
+Status recordOutcome(control::Simulator& sim, const ScenarioOutcome& outcome);
 
 }  // namespace sandbank::scenario
