@@ -190,10 +190,6 @@ void Fraud::persist(const std::string& account, const Attempt& a) {
   kit::StoreCall call;
   call.consistency = options_.consistency;
   call.timestamp_us = timestamps_.next(clock_);  // LWW orders a row and its rewrite whatever lands first
-  {
-    std::lock_guard lock(persist_mu_);
-    ++persisting_;
-  }
   // Off the scoring path: the verdict never depends on this row, which only lets a
   // restarted instance count the attempt (a SIGKILL can lose the writes still in flight).
   store_.executeAsync(
@@ -201,20 +197,15 @@ void Fraud::persist(const std::string& account, const Attempt& a) {
       {StoreValue::text(account), StoreValue::integer(windowStart(a.at_us)), StoreValue::text(a.id),
        StoreValue::integer(a.at_us), StoreValue::text(kindName(a.kind == Kind::kCard)),
        StoreValue::integer(a.minor_units), StoreValue::text(a.currency), StoreValue::text(a.transaction_id)},
-      call, [this, account](Result<kit::StoreRows> r) {
+      call, [account](Result<kit::StoreRows> r) {
         if (!r.ok()) {
           kit::logWarn("could not store a velocity attempt; a restart would not count it",
                        {{"account_id", account}, {"error", r.status().toString()}});
         }
-        std::lock_guard lock(persist_mu_);
-        if (--persisting_ == 0) persist_idle_.notify_all();
       });
 }
 
-void Fraud::waitForWrites() {
-  std::unique_lock lock(persist_mu_);
-  persist_idle_.wait(lock, [this] { return persisting_ == 0; });
-}
+void Fraud::waitForWrites() { store_.drain(); }
 
 void Fraud::ensureLoaded(const std::string& account) {
   {

@@ -143,7 +143,9 @@ Result<std::unique_ptr<StoreClient>> StoreClient::connect(const std::string& add
 StoreClient::StoreClient(std::string address, std::string client_id, std::unique_ptr<Channel> channel)
     : address_(std::move(address)), client_id_(std::move(client_id)), channel_(std::move(channel)) {}
 
-StoreClient::~StoreClient() {
+StoreClient::~StoreClient() { drain(); }
+
+void StoreClient::drain() {
   std::unique_lock lock(channel_->mu);
   channel_->idle.wait(lock, [this] { return channel_->in_flight == 0; });
 }

@@ -46,6 +46,7 @@ class FraudTest : public ::testing::Test {
   void TearDown() override {
     if (fraud_) fraud_->stopConsuming();
     if (server_) server_->Shutdown();
+    fraud_.reset();  // it drains its velocity writes through the store client, which must outlive it
     if (card_server_) card_server_->Shutdown();
     env_.stop();
   }

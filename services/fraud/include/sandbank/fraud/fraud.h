@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -114,8 +113,9 @@ class Fraud {
   // Attempts of `account_id` in the window now.
   int64_t velocityCount(const std::string& account_id);
 
-  // Blocks until every velocity row started so far is written (or has failed): what the
-  // destructor does last, and what a test does before another instance reads the store.
+  // Blocks until every velocity row started so far is written (or has failed), through
+  // StoreClient::drain: what the destructor does last, and what a test does before
+  // another instance reads the store.
   void waitForWrites();
 
   struct Statements;
@@ -172,10 +172,6 @@ class Fraud {
   const std::string instance_;              // nonce in the ids of attempts scored here
   std::atomic<uint64_t> next_attempt_{0};
   bank::WriteTimestamps timestamps_;
-
-  std::mutex persist_mu_;
-  std::condition_variable persist_idle_;
-  int persisting_ = 0;  // persist() writes in flight; guarded by persist_mu_
 
   std::mutex payees_mu_;
   std::unordered_set<std::string> known_payees_;  // "from\nto"; guarded by payees_mu_

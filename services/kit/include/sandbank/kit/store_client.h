@@ -88,9 +88,12 @@ class StoreClient {
                             const StoreCall& call = {});
   // Starts a prepared statement and returns at once: for writes whose outcome the caller's
   // answer does not depend on. `done` runs exactly once, on a gRPC thread (or at once, on
-  // this thread, when the request cannot be built). The client must outlive the call.
+  // this thread, when the request cannot be built). The destructor waits for calls in flight.
   void executeAsync(const StoreStatement& statement, const std::vector<StoreValue>& values, const StoreCall& call,
                     std::function<void(Result<StoreRows>)> done);
+  // Blocks until every executeAsync call started so far has run its `done` (each call
+  // has its own deadline, so this ends).
+  void drain();
   const std::string& address() const { return address_; }
 
   struct Channel;
