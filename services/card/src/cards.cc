@@ -198,6 +198,19 @@ Result<pb::CardRecord> Cards::get(const std::string& card_id) {
 
 Result<pb::CardRecord> Cards::getByToken(const std::string& token) {
   if (token.empty()) return InvalidArgument("token is required");
+  std::string cached;
+  {
+    std::lock_guard lock(token_mu_);
+    if (auto it = token_cache_.find(token); it != token_cache_.end()) cached = it->second;
+  }
+  if (!cached.empty()) {
+    auto c = get(cached);
+    if (c.ok() && c->token() == token) return c;
+    if (!c.ok() && c.status().code() != StatusCode::kNotFound) return c;
+    // The card is gone (the store was reset): forget the pair and look the token up again.
+    std::lock_guard lock(token_mu_);
+    token_cache_.erase(token);
+  }
   auto r = store_.execute(st_->read_token, {StoreValue::text(token)}, readCall());
   if (!r.ok()) return r.status().withContext("looking up a card token");
   if (r->rows.empty()) return NotFound("no card has token " + token);
@@ -205,6 +218,11 @@ Result<pb::CardRecord> Cards::getByToken(const std::string& token) {
   // A token reserved by an issue that stopped half-way belongs to no card.
   if (c.ok() && c->token() != token) return NotFound("no card has token " + token);
   if (c.status().code() == StatusCode::kNotFound) return NotFound("no card has token " + token);
+  if (c.ok()) {
+    std::lock_guard lock(token_mu_);
+    if (token_cache_.size() >= kTokenCacheSize) token_cache_.clear();
+    token_cache_.emplace(token, c->card_id());
+  }
   return c;
 }
 

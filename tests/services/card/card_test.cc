@@ -205,6 +205,25 @@ TEST_F(CardTest, FreezeAndUnfreezeAreIdempotentByValue) {
                                                       pb::CardEvent::UNFROZEN}));
 }
 
+TEST_F(CardTest, RepeatedTokenLookupsSeeTheCurrentStatusAndForgetADeletedCard) {
+  pb::CardRecord c = issued("i-1", "acc_alice");
+  ASSERT_TRUE(cards_->getByToken(c.token()).ok());  // remembers the token's card
+  pb::CardRecord out;
+  ASSERT_TRUE(freeze(c.card_id(), true, &out, "f-1").ok());
+  auto frozen = cards_->getByToken(c.token());  // the remembered path still reads the card row
+  ASSERT_TRUE(frozen.ok()) << frozen.status().toString();
+  EXPECT_EQ(frozen->card_id(), c.card_id());
+  EXPECT_EQ(frozen->status(), pb::CARD_FROZEN);
+  // The card row goes (as in a store reset) but the token row stays: the token names no
+  // card any more, whichever path answers.
+  kit::StoreCall all;
+  all.consistency = "ALL";
+  ASSERT_TRUE(env_.store_->execute("DELETE FROM card.cards WHERE card_id = '" + c.card_id() + "'", {}, all).ok());
+  auto gone = cards_->getByToken(c.token());
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound) << gone.status().toString();
+  EXPECT_EQ(cards_->getByToken("tok_unknown").status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(CardTest, CancelledCardIsFinal) {
   pb::CardRecord c = issued("i-1", "acc_alice");
   pb::CancelCardRequest cancel;

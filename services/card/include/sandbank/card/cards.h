@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <unordered_map>
 
 #include "sandbank/bank/card.pb.h"
 #include "sandbank/bankcore/idempotency.h"
@@ -88,6 +89,14 @@ class Cards {
   bank::WriteTimestamps timestamps_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_;  // tokens and last four digits; guarded by rng_mu_
+  // token -> card id, for tokens whose card was read back carrying that token. The pair
+  // never changes once the card exists (a token is reserved by LWT and cards are never
+  // re-tokenised), so a hit saves the cards_by_token read on every authorisation; the card
+  // row itself is still read each time, so its status is never stale. Bounded: cleared
+  // when it reaches kTokenCacheSize.
+  static constexpr size_t kTokenCacheSize = 100000;
+  std::mutex token_mu_;
+  std::unordered_map<std::string, std::string> token_cache_;  // guarded by token_mu_
 };
 
 }  // namespace sandbank::card
