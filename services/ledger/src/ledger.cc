@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <future>
 #include <map>
 
 #include "sandbank/bankcore/ledger_schema.h"
@@ -63,6 +64,8 @@ Ledger::Ledger(kit::StoreClient& store, kit::BusProducer* bus, const Clock& cloc
     : store_(store), bus_(bus), clock_(clock), options_(std::move(options)), st_(std::make_unique<Statements>()),
       rng_(std::random_device{}()) {}
 
+// Key updates sent off the reply path (finishKeyLater) hold nothing of the ledger's: the
+// StoreClient, which outlives it, waits for them.
 Ledger::~Ledger() = default;
 
 Result<std::unique_ptr<Ledger>> Ledger::open(kit::StoreClient& store, kit::BusProducer* bus, const Clock& clock,
@@ -195,6 +198,16 @@ Status Ledger::finishKey(const std::string& key, const std::string& state, const
   return OkStatus();
 }
 
+void Ledger::finishKeyLater(const std::string& key) {
+  store_.executeAsync(st_->finish_key, {StoreValue::text("posted"), StoreValue::text(""), StoreValue::text(key)},
+                      lwtCall(), [key](Result<StoreRows> r) {
+                        if (!r.ok()) {
+                          kit::logWarn("could not mark an idempotency key posted; a retry with it will finish it",
+                                       {{"key", key}, {"error", r.status().toString()}});
+                        }
+                      });
+}
+
 std::optional<Ledger::CachedBalance> Ledger::memoryBalance(const std::string& address, const std::string& currency) {
   std::lock_guard lock(memory_mu_);
   auto it = memory_.find(address + "\n" + currency);
@@ -273,7 +286,12 @@ Result<bool> Ledger::casBalance(const std::string& address, const std::string& c
 Status Ledger::writeBalance(const std::string& address, const std::string& currency, const CachedBalance& before,
                             const CachedBalance& after) {
   CachedBalance current;
-  SANDBANK_ASSIGN_OR_RETURN(bool applied, casBalance(address, currency, before, after, &current));
+  return afterBalanceWrite(address, currency, after, casBalance(address, currency, before, after, &current));
+}
+
+Status Ledger::afterBalanceWrite(const std::string& address, const std::string& currency, const CachedBalance& after,
+                                 const Result<bool>& cas) {
+  SANDBANK_ASSIGN_OR_RETURN(bool applied, cas);
   if (applied) {
     // The row exists now, whether or not it did before (`after` is often a copy of an
     // absent `before`): remembering it as absent would make the next update insert again.
@@ -754,8 +772,14 @@ Result<pb::Hold> Ledger::createHoldClaimed(const std::string& hold_id, const pb:
       if (Status s = rememberAddress(request.address()); !s.ok()) return s;
       if (Status s = finishKey(request.idempotency_key(), "posted", ""); !s.ok()) return s;
       locks.clear();
-      return readHold(hold_id);
+      SANDBANK_ASSIGN_OR_RETURN(pb::Hold h, readHold(hold_id));
+      h.set_replayed(true);  // the hold an earlier call with this key took
+      return h;
     }
+    // No hold, but the earlier attempt may have moved the balance (the two writes go out
+    // together): rebuild it from the active holds before adding this one.
+    rememberBalance(request.address(), currency, std::nullopt);
+    if (Status s = reconcile(request.address(), currency); !s.ok()) return s;
   }
   SANDBANK_ASSIGN_OR_RETURN(CachedBalance b, readBalance(request.address(), currency));
   if (request.has_floor() && b.settled - b.held - amount < request.minimum_available_minor_units()) {
@@ -766,21 +790,40 @@ Result<pb::Hold> Ledger::createHoldClaimed(const std::string& hold_id, const pb:
     if (Status s = finishKey(request.idempotency_key(), "rejected", reason); !s.ok()) return s;
     return FailedPrecondition(reason);
   }
-  // The hold and its index row in one round trip (a logged batch: both or, eventually,
-  // neither).
-  auto ins = store_.execute(st_->insert_hold,
-                            {StoreValue::text(hold_id), StoreValue::text(request.idempotency_key()),
-                             StoreValue::text(request.address()), StoreValue::integer(amount),
-                             StoreValue::text(currency), StoreValue::text(request.reference()),
-                             StoreValue::integer(now_us), StoreValue::integer(request.expires_at_us()),
-                             StoreValue::text(request.address()), StoreValue::text(hold_id)},
-                            writeCall());
-  if (!ins.ok()) return ins.status().withContext("writing hold " + hold_id);
+  // The hold with its index row (one logged batch: both or, eventually, neither) and the
+  // balance LWT go out together: different partitions, and neither needs the other's
+  // answer. Both have answered before anything below runs. When only the balance moved,
+  // reconcile() (which counts active holds) puts it back, here or in a retry, which finds
+  // the key pending and reconciles before it holds again.
+  std::promise<Result<StoreRows>> hold_written;
+  std::future<Result<StoreRows>> hold_answer = hold_written.get_future();
+  store_.executeAsync(st_->insert_hold,
+                      {StoreValue::text(hold_id), StoreValue::text(request.idempotency_key()),
+                       StoreValue::text(request.address()), StoreValue::integer(amount), StoreValue::text(currency),
+                       StoreValue::text(request.reference()), StoreValue::integer(now_us),
+                       StoreValue::integer(request.expires_at_us()), StoreValue::text(request.address()),
+                       StoreValue::text(hold_id)},
+                      writeCall(), [&hold_written](Result<StoreRows> r) { hold_written.set_value(std::move(r)); });
   CachedBalance after = b;
   after.held += amount;
-  if (Status s = writeBalance(request.address(), currency, b, after); !s.ok()) return s;
+  CachedBalance found;
+  const Result<bool> cas = casBalance(request.address(), currency, b, after, &found);
+  const Result<StoreRows> ins = hold_answer.get();
+  if (!ins.ok()) {
+    rememberBalance(request.address(), currency, std::nullopt);
+    if (cas.ok() && *cas) {
+      if (Status s = reconcile(request.address(), currency); !s.ok()) {
+        kit::logWarn("a hold was not written but its balance moved; the next call with its key reconciles it",
+                     {{"hold_id", hold_id}, {"error", s.toString()}});
+      }
+    }
+    return ins.status().withContext("writing hold " + hold_id);
+  }
+  if (Status s = afterBalanceWrite(request.address(), currency, after, cas); !s.ok()) return s;
   if (Status s = rememberAddress(request.address()); !s.ok()) return s;
-  if (Status s = finishKey(request.idempotency_key(), "posted", ""); !s.ok()) return s;
+  // The key is marked posted off the reply path: until it lands, a retry finds it pending
+  // and takes the recovery path above, which finds this hold and answers with it.
+  finishKeyLater(request.idempotency_key());
   locks.clear();
   pb::Hold h;
   h.set_hold_id(hold_id);

@@ -549,6 +549,44 @@ TEST_F(LedgerTest, RetriesFinishHoldsThatStoppedPartWay) {
   EXPECT_TRUE(after->clean()) << after->toText();
 }
 
+TEST_F(LedgerTest, RetryOfAHoldWhoseBalanceMovedButWhoseRowWasLostHoldsOnce) {
+  pb::PostEntrySetResponse r;
+  ASSERT_TRUE(transfer("fund", "scheme:fps:suspense", "account:alice:main", 1000, &r).ok());
+  // The hold row and the balance LWT go out together. Here the balance moved and the
+  // process died before the hold row landed.
+  ASSERT_TRUE(env_.tamper("INSERT INTO ledger.idempotency (idempotency_key, kind, result_id, fingerprint, state) "
+                          "VALUES ('auth-split', 'hold', 'hold_split', 'hold\naccount:alice:main GBP 250 -', "
+                          "'pending')")
+                  .ok());
+  ASSERT_TRUE(env_.tamper("UPDATE ledger.balances SET held = 250 WHERE address = 'account:alice:main' AND "
+                          "currency = 'GBP'")
+                  .ok());
+  // The retry reaches a restarted ledger: nothing in memory, only the store.
+  auto restarted = Ledger::open(*env_.store_, nullptr, env_.clock_);
+  ASSERT_TRUE(restarted.ok()) << restarted.status().toString();
+  pb::CreateHoldRequest hreq;
+  hreq.set_idempotency_key("auth-split");
+  hreq.set_address("account:alice:main");
+  hreq.mutable_amount()->set_minor_units(250);
+  hreq.mutable_amount()->set_currency("GBP");
+  auto hold = (*restarted)->createHold(hreq);
+  ASSERT_TRUE(hold.ok()) << hold.status().toString();
+  EXPECT_EQ(hold->hold_id(), "hold_split");
+  auto b = (*restarted)->balance("account:alice:main", /*verify=*/true);
+  ASSERT_TRUE(b.ok()) << b.status().toString();
+  ASSERT_EQ(b->currencies_size(), 1);
+  EXPECT_EQ(b->currencies(0).settled_minor_units(), 1000);
+  EXPECT_EQ(b->currencies(0).available_minor_units(), 750) << "held once, not twice";
+  // A second retry is a replay of that hold.
+  auto again = (*restarted)->createHold(hreq);
+  ASSERT_TRUE(again.ok()) << again.status().toString();
+  EXPECT_TRUE(again->replayed());
+  EXPECT_EQ(again->hold_id(), "hold_split");
+  auto after = invariants::checkLedger(*env_.store_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->clean()) << after->toText();
+}
+
 TEST_F(LedgerTest, CacheWhoseEntriesReadBackEmptyIsRefusedOnVerify) {
   pb::PostEntrySetResponse r;
   ASSERT_TRUE(transfer("fund", "scheme:fps:suspense", "account:alice:main", 1000, &r).ok());

@@ -89,6 +89,9 @@ class Ledger {
   Result<Claim> claimKey(const std::string& key, const std::string& kind, const std::string& fingerprint,
                          const std::string& new_id);
   Status finishKey(const std::string& key, const std::string& state, const std::string& reason);
+  // Marks `key` posted without waiting; a failure is logged (the key stays pending, which
+  // the next call with it recovers from).
+  void finishKeyLater(const std::string& key);
   // The cached balance, or present=false for a new (address, currency) confirmed empty at
   // ALL. FAILED_PRECONDITION when the row is missing at our consistency but exists (or
   // `must_exist`); UNAVAILABLE when the confirmation read fails.
@@ -97,6 +100,10 @@ class Ledger {
   // rebuilds it with reconcile().
   Status writeBalance(const std::string& address, const std::string& currency, const CachedBalance& before,
                       const CachedBalance& after);
+  // What writeBalance does with the outcome of its casBalance: remember `after` when
+  // applied, reconcile when the row was something else.
+  Status afterBalanceWrite(const std::string& address, const std::string& currency, const CachedBalance& after,
+                           const Result<bool>& cas);
   // The balance rows this process last read or wrote, by "address\ncurrency".
   std::optional<CachedBalance> memoryBalance(const std::string& address, const std::string& currency);
   void rememberBalance(const std::string& address, const std::string& currency, std::optional<CachedBalance> b);
