@@ -49,13 +49,8 @@ Result<std::unique_ptr<Accounts>> Accounts::open(kit::StoreClient& store, kit::B
 }
 
 Status Accounts::init() {
-  auto ks = store_.execute("CREATE KEYSPACE IF NOT EXISTS account WITH replication = {'class': 'SimpleStrategy', "
-                           "'replication_factor': " + std::to_string(options_.replication_factor) + "}");
-  if (!ks.ok()) return ks.status();
-  for (std::string_view cql : schema::kTables) {
-    auto r = store_.execute(std::string(cql));
-    if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
-  }
+  SANDBANK_RETURN_IF_ERROR(
+      store_.createSchema(std::string(schema::kKeyspace), options_.replication_factor, schema::kTables));
   const std::pair<kit::StoreStatement*, const char*> all[] = {
       {&st_->insert_user, "INSERT INTO users (user_id, name, email, created_us) VALUES (?, ?, ?, ?)"},
       {&st_->read_user, "SELECT name, email, created_us FROM users WHERE user_id = ?"},

@@ -59,13 +59,8 @@ Result<std::unique_ptr<Cards>> Cards::open(kit::StoreClient& store, kit::BusProd
 
 Status Cards::init(std::shared_ptr<grpc::Channel> account) {
   up_->account = account_pb::Account::NewStub(std::move(account));
-  auto ks = store_.execute("CREATE KEYSPACE IF NOT EXISTS card WITH replication = {'class': 'SimpleStrategy', "
-                           "'replication_factor': " + std::to_string(options_.replication_factor) + "}");
-  if (!ks.ok()) return ks.status();
-  for (std::string_view cql : schema::kTables) {
-    auto r = store_.execute(std::string(cql));
-    if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
-  }
+  SANDBANK_RETURN_IF_ERROR(
+      store_.createSchema(std::string(schema::kKeyspace), options_.replication_factor, schema::kTables));
   const std::pair<kit::StoreStatement*, const char*> all[] = {
       {&st_->insert_card, "BEGIN BATCH INSERT INTO cards (card_id, account_id, token, last_four, status, created_us) "
                           "VALUES (?, ?, ?, ?, 'active', ?); "

@@ -193,14 +193,8 @@ Status CardProcessor::init(Upstreams upstreams) {
   stubs_->account = account_pb::Account::NewStub(upstreams.account);
   stubs_->fraud = fraud_pb::Fraud::NewStub(upstreams.fraud);
   stubs_->ledger = ledger_pb::Ledger::NewStub(upstreams.ledger);
-  auto ks = store_.execute("CREATE KEYSPACE IF NOT EXISTS card_processor WITH replication = {'class': "
-                           "'SimpleStrategy', 'replication_factor': " +
-                           std::to_string(options_.replication_factor) + "}");
-  if (!ks.ok()) return ks.status();
-  for (std::string_view cql : schema::kTables) {
-    auto r = store_.execute(std::string(cql));
-    if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
-  }
+  SANDBANK_RETURN_IF_ERROR(
+      store_.createSchema(std::string(schema::kKeyspace), options_.replication_factor, schema::kTables));
   const std::pair<kit::StoreStatement*, const char*> all[] = {
       {&st_->insert_approved,
        "BEGIN BATCH INSERT INTO authorisations (authorisation_id, idempotency_key, account_id, card_id, amount, "

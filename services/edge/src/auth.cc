@@ -35,18 +35,13 @@ Result<std::unique_ptr<Auth>> Auth::open(kit::StoreClient& store, const Clock& c
 }
 
 Status Auth::init() {
-  const std::string tables[] = {
-      "CREATE KEYSPACE IF NOT EXISTS edge WITH replication = {'class': 'SimpleStrategy', 'replication_factor': " +
-          std::to_string(options_.replication_factor) + "}",
+  constexpr std::string_view tables[] = {
       "CREATE TABLE IF NOT EXISTS edge.credentials (email text PRIMARY KEY, name text, salt text, "
       "password_hash text, user_id text, account_id text, card_id text, card_token text, state text, "
       "created_us bigint)",
       "CREATE TABLE IF NOT EXISTS edge.sessions (token_hash text PRIMARY KEY, user_id text, expires_us bigint)",
   };
-  for (const std::string& cql : tables) {
-    auto r = store_.execute(cql);
-    if (!r.ok()) return r.status().withContext(cql.substr(0, 60));
-  }
+  SANDBANK_RETURN_IF_ERROR(store_.createSchema(std::string(kKeyspace), options_.replication_factor, tables));
   const int64_t ttl_s = std::clamp<int64_t>(
       std::chrono::ceil<std::chrono::seconds>(options_.token_ttl).count(), 1, 630720000);
   const std::string insert_session =

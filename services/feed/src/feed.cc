@@ -147,13 +147,8 @@ Result<std::unique_ptr<Feed>> Feed::open(kit::StoreClient& store, kit::BusProduc
 }
 
 Status Feed::init() {
-  auto ks = store_.execute("CREATE KEYSPACE IF NOT EXISTS feed WITH replication = {'class': 'SimpleStrategy', "
-                           "'replication_factor': " + std::to_string(options_.replication_factor) + "}");
-  if (!ks.ok()) return ks.status();
-  for (std::string_view cql : schema::kTables) {
-    auto r = store_.execute(std::string(cql));
-    if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
-  }
+  SANDBANK_RETURN_IF_ERROR(
+      store_.createSchema(std::string(schema::kKeyspace), options_.replication_factor, schema::kTables));
   const std::pair<kit::StoreStatement*, const char*> all[] = {
       {&st_->insert,
        "INSERT INTO items (feed_item_id, account_id, source_event_id, transaction_id, title, body, amount, currency, "

@@ -132,13 +132,8 @@ Result<std::unique_ptr<Fraud>> Fraud::open(kit::StoreClient& store, kit::BusProd
 }
 
 Status Fraud::init() {
-  auto ks = store_.execute("CREATE KEYSPACE IF NOT EXISTS fraud WITH replication = {'class': 'SimpleStrategy', "
-                           "'replication_factor': " + std::to_string(options_.replication_factor) + "}");
-  if (!ks.ok()) return ks.status();
-  for (std::string_view cql : schema::kTables) {
-    auto r = store_.execute(std::string(cql));
-    if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
-  }
+  SANDBANK_RETURN_IF_ERROR(
+      store_.createSchema(std::string(schema::kKeyspace), options_.replication_factor, schema::kTables));
   // Rows outlive the window that can count them by one window, then expire.
   const int64_t window_s = (options_.rules.velocity_window.count() + 999'999) / 1'000'000;
   const std::string write_attempt =

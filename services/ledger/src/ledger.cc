@@ -76,19 +76,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(kit::StoreClient& store, kit::BusPr
 }
 
 Status Ledger::init() {
-  auto ks = store_.execute("CREATE KEYSPACE IF NOT EXISTS ledger WITH replication = {'class': 'SimpleStrategy', "
-                           "'replication_factor': " + std::to_string(options_.replication_factor) + "}");
-  if (!ks.ok()) return ks.status();
-  for (std::string_view cql : schema::kTables) {
-    auto r = store_.execute(std::string(cql));
-    if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
-  }
-  auto prep = [&](kit::StoreStatement* out, const std::string& cql) -> Status {
-    auto p = store_.prepare(cql, std::string(schema::kKeyspace));
-    if (!p.ok()) return p.status().withContext(cql);
-    *out = std::move(p).value();
-    return OkStatus();
-  };
+  SANDBANK_RETURN_IF_ERROR(
+      store_.createSchema(std::string(schema::kKeyspace), options_.replication_factor, schema::kTables));
   Statements& s = *st_;
   const std::pair<kit::StoreStatement*, const char*> all[] = {
       {&s.claim_key, "INSERT INTO idempotency (idempotency_key, kind, result_id, fingerprint, state, created_us) "
@@ -117,10 +106,7 @@ Status Ledger::init() {
       {&s.read_holds_by_address, "SELECT hold_id FROM holds_by_address WHERE address = ?"},
       {&s.insert_hold_end, "INSERT INTO hold_ends (hold_id, end_key, state, at_us) VALUES (?, ?, ?, ?)"},
   };
-  for (const auto& [stmt, cql] : all) {
-    if (Status st = prep(stmt, cql); !st.ok()) return st;
-  }
-  return OkStatus();
+  return store_.prepareAll(all, std::string(schema::kKeyspace));
 }
 
 kit::StoreCall Ledger::call() const {

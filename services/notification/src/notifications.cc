@@ -35,15 +35,10 @@ Result<std::unique_ptr<Notifications>> Notifications::open(kit::StoreClient& sto
 }
 
 Status Notifications::init() {
-  auto ks = store_.execute("CREATE KEYSPACE IF NOT EXISTS notification WITH replication = {'class': "
-                           "'SimpleStrategy', 'replication_factor': " + std::to_string(options_.replication_factor) + "}");
-  if (!ks.ok()) return ks.status();
-  std::vector<std::string> tables = {bank::idempotencyTableCql(schema::kKeyspace)};
-  for (std::string_view cql : schema::kTables) tables.emplace_back(cql);
-  for (const std::string& cql : tables) {
-    auto r = store_.execute(cql);
-    if (!r.ok()) return r.status().withContext(cql.substr(0, 60));
-  }
+  const std::string idempotency = bank::idempotencyTableCql(schema::kKeyspace);
+  std::vector<std::string_view> tables = {idempotency};
+  tables.insert(tables.end(), schema::kTables.begin(), schema::kTables.end());
+  SANDBANK_RETURN_IF_ERROR(store_.createSchema(std::string(schema::kKeyspace), options_.replication_factor, tables));
   auto keys = bank::IdempotencyKeys::open(store_, schema::kKeyspace, options_.consistency, clock_);
   if (!keys.ok()) return keys.status();
   keys_ = std::move(keys).value();

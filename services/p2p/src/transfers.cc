@@ -114,13 +114,8 @@ Status Transfers::init() {
   stubs_->account = accountpb::Account::NewStub(options_.account);
   stubs_->fraud = fraudpb::Fraud::NewStub(options_.fraud);
   stubs_->ledger = ledgerpb::Ledger::NewStub(options_.ledger);
-  auto ks = store_.execute("CREATE KEYSPACE IF NOT EXISTS p2p WITH replication = {'class': 'SimpleStrategy', "
-                           "'replication_factor': " + std::to_string(options_.replication_factor) + "}");
-  if (!ks.ok()) return ks.status();
-  for (std::string_view cql : schema::kTables) {
-    auto r = store_.execute(std::string(cql));
-    if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
-  }
+  SANDBANK_RETURN_IF_ERROR(
+      store_.createSchema(std::string(schema::kKeyspace), options_.replication_factor, schema::kTables));
   auto insert = store_.prepare(
       "INSERT INTO transfers (transfer_id, idempotency_key, from_account_id, to_account_id, minor_units, currency, "
       "reference, state, decline_reason, entryset_id, entryset_key, floor_minor_units, created_us, updated_us) "

@@ -79,13 +79,8 @@ Status Pots::init() {
   if (!options_.account || !options_.ledger) return FailedPrecondition("pots needs channels to account and ledger");
   stubs_->account = accountpb::Account::NewStub(options_.account);
   stubs_->ledger = ledgerpb::Ledger::NewStub(options_.ledger);
-  auto ks = store_.execute("CREATE KEYSPACE IF NOT EXISTS pots WITH replication = {'class': 'SimpleStrategy', "
-                           "'replication_factor': " + std::to_string(options_.replication_factor) + "}");
-  if (!ks.ok()) return ks.status();
-  for (std::string_view cql : schema::kTables) {
-    auto r = store_.execute(std::string(cql));
-    if (!r.ok()) return r.status().withContext(std::string(cql.substr(0, 60)));
-  }
+  SANDBANK_RETURN_IF_ERROR(
+      store_.createSchema(std::string(schema::kKeyspace), options_.replication_factor, schema::kTables));
   const std::pair<kit::StoreStatement*, const char*> all[] = {
       {&st_->insert_pot, "INSERT INTO pots (pot_id, account_id, name, currency, created_us) VALUES (?, ?, ?, ?, ?)"},
       {&st_->read_pot, "SELECT account_id, name, currency, created_us FROM pots WHERE pot_id = ?"},

@@ -634,13 +634,17 @@ class Executor {
   const int bind_count_;
 };
 
-// Names and types of the bind markers, resolved against the schema when it exists.
+// Names and types of the bind markers, resolved against the schema. As Cassandra does at
+// PREPARE, a table that does not exist or a column it does not have is refused now, with
+// the message execution would give, not at the first execute.
 class BindCollector {
  public:
   BindCollector(Cluster& c, std::string keyspace, int count) : cluster_(c), keyspace_(std::move(keyspace)), out_(count) {
     for (auto& b : out_) b.name = "?";
   }
   std::vector<BindSpec> take() { return std::move(out_); }
+  // The first unknown table or column met, else OK.
+  const Status& error() const { return error_; }
 
   void visit(const Statement& st) {
     std::visit([&](const auto& s) { on(s); }, st);
@@ -648,9 +652,23 @@ class BindCollector {
 
  private:
   std::shared_ptr<const TableSchema> table(const TableName& n) {
-    return cluster_.table(n.keyspace.empty() ? keyspace_ : n.keyspace, n.name);
+    const std::string ks = n.keyspace.empty() ? keyspace_ : n.keyspace;
+    auto t = ks.empty() ? nullptr : cluster_.table(ks, n.name);
+    if (ks.empty()) {
+      fail(invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename"));
+    } else if (!t) {
+      fail(invalid("unconfigured table " + n.name + " in keyspace " + ks));
+    }
+    return t;
+  }
+  void fail(Status s) {
+    if (error_.ok()) error_ = std::move(s);
+  }
+  void known(const TableSchema* s, const std::string& column) {
+    if (s && s->columnIndex(column) < 0) fail(invalid("Undefined column name " + column + " in table " + s->qualifiedName()));
   }
   void bind(const Term& t, const TableSchema* s, const std::string& column) {
+    known(s, column);
     if (!t.is_bind || t.bind_index < 0 || t.bind_index >= static_cast<int>(out_.size())) return;
     out_[t.bind_index].name = column;
     if (s) {
@@ -682,12 +700,14 @@ class BindCollector {
   }
   void on(const Delete& s) {
     auto t = table(s.table);
+    for (const auto& c : s.columns) known(t.get(), c);
     usingClause(s.using_);
     for (const auto& r : s.where) bind(r.term, t.get(), r.column);
     for (const auto& r : s.conditions) bind(r.term, t.get(), r.column);
   }
   void on(const Select& s) {
     auto t = table(s.table);
+    for (const auto& c : s.columns) known(t.get(), c);
     for (const auto& r : s.where) bind(r.term, t.get(), r.column);
     special(s.limit, "[limit]");
   }
@@ -701,6 +721,7 @@ class BindCollector {
   Cluster& cluster_;
   std::string keyspace_;
   std::vector<BindSpec> out_;
+  Status error_;
 };
 
 }  // namespace
@@ -715,6 +736,7 @@ Result<std::shared_ptr<const PreparedStatement>> Session::prepare(std::string_vi
   SANDBANK_ASSIGN_OR_RETURN(cql::Parsed parsed, cql::parseCql(text));
   BindCollector bc(cluster_, keyspace, parsed.bind_count);
   bc.visit(parsed.statement);
+  if (!bc.error().ok()) return bc.error();
   return std::shared_ptr<const PreparedStatement>(
       std::make_shared<PreparedStatement>(std::string(text), std::move(parsed), bc.take()));
 }

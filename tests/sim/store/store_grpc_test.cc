@@ -70,6 +70,51 @@ TEST_F(StoreGrpcTest, PreparedStatementsRoundTripTypedValuesAtAChosenConsistency
   EXPECT_EQ(client_->execute(*sel, {}, quorum).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(StoreGrpcTest, ServiceStartUpCreatesASchemaAndPreparesItsStatementsTogether) {
+  constexpr std::string_view tables[] = {
+      "CREATE TABLE IF NOT EXISTS shop.orders (order_id text PRIMARY KEY, pence bigint)",
+      "CREATE TABLE IF NOT EXISTS shop.lines (order_id text, line int, sku text, PRIMARY KEY (order_id, line))",
+      "CREATE TABLE IF NOT EXISTS shop.skus (sku text PRIMARY KEY, name text)",
+  };
+  ASSERT_TRUE(client_->createSchema("shop", 3, tables).ok());
+  ASSERT_TRUE(client_->createSchema("shop", 3, tables).ok()) << "IF NOT EXISTS: a restart creates nothing twice";
+  kit::StoreStatement insert_line, read_lines, read_sku;
+  const std::pair<kit::StoreStatement*, const char*> all[] = {
+      {&insert_line, "INSERT INTO lines (order_id, line, sku) VALUES (?, ?, ?)"},
+      {&read_lines, "SELECT line, sku FROM lines WHERE order_id = ?"},
+      {&read_sku, "SELECT name FROM skus WHERE sku = ?"},
+  };
+  ASSERT_TRUE(client_->prepareAll(all, "shop").ok());
+  // Each statement got its own answer, not a neighbour's.
+  EXPECT_EQ(insert_line.bind_names, (std::vector<std::string>{"order_id", "line", "sku"}));
+  EXPECT_EQ(read_lines.bind_names, (std::vector<std::string>{"order_id"}));
+  EXPECT_EQ(read_sku.cql, "SELECT name FROM skus WHERE sku = ?");
+  ASSERT_TRUE(client_->execute(insert_line, {StoreValue::text("o1"), StoreValue::integer(2), StoreValue::text("tea")})
+                  .ok());
+  auto rows = client_->execute(read_lines, {StoreValue::text("o1")});
+  ASSERT_TRUE(rows.ok()) << rows.status().toString();
+  ASSERT_EQ(rows->rows.size(), 1u);
+  EXPECT_EQ(rows->cell(0, "sku").s, "tea");
+
+  // The first failing statement, in the caller's order, is named.
+  kit::StoreStatement ok_one, bad_one, bad_two;
+  const std::pair<kit::StoreStatement*, const char*> broken[] = {
+      {&ok_one, "SELECT name FROM skus WHERE sku = ?"},
+      {&bad_one, "SELECT nope FROM skus WHERE sku = ?"},
+      {&bad_two, "SELECT * FROM missing_table"},
+  };
+  Status prepared = client_->prepareAll(broken, "shop");
+  EXPECT_FALSE(prepared.ok());
+  EXPECT_NE(prepared.message().find("SELECT nope FROM skus"), std::string::npos) << prepared.toString();
+  constexpr std::string_view bad_tables[] = {
+      "CREATE TABLE IF NOT EXISTS shop.fine (k text PRIMARY KEY)",
+      "CREATE TABLE IF NOT EXISTS shop.keyless (k text)",
+  };
+  Status created = client_->createSchema("shop", 3, bad_tables);
+  EXPECT_FALSE(created.ok());
+  EXPECT_NE(created.message().find("shop.keyless"), std::string::npos) << created.toString();
+}
+
 TEST_F(StoreGrpcTest, CassandraErrorNamesAndCodesSurviveTheWire) {
   ASSERT_TRUE(cluster_->nodeDown(NodeId(2)).ok());
   ASSERT_TRUE(cluster_->nodeDown(NodeId(3)).ok());

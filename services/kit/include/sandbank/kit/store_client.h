@@ -79,9 +79,13 @@ class StoreClient {
 
   Result<StoreStatement> prepare(const std::string& cql, const std::string& keyspace = "");
   // Prepares every (statement, cql) pair, filling the statements; the first error names
-  // its CQL. What every service does at start-up.
+  // its CQL. What every service does at start-up. The prepares go out together.
   Status prepareAll(std::span<const std::pair<StoreStatement*, const char*>> statements,
                     const std::string& keyspace);
+  // CREATE KEYSPACE IF NOT EXISTS `keyspace` (SimpleStrategy, `replication_factor`), then
+  // every CREATE TABLE in `tables` (each should say IF NOT EXISTS), sent together. The
+  // first error names the start of its CQL.
+  Status createSchema(const std::string& keyspace, int replication_factor, std::span<const std::string_view> tables);
   Result<StoreRows> execute(const StoreStatement& statement, const std::vector<StoreValue>& values,
                             const StoreCall& call = {});
   Result<StoreRows> execute(const std::string& cql, const std::vector<StoreValue>& values = {},
