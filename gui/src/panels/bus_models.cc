@@ -1,4 +1,4 @@
-// The Bus panel's models: record text, browse search and the lag history.
+// The Bus panel's models: record text, browse search, the lag history and its chart lines.
 #include "bus_models.h"
 
 #include <QDateTime>
@@ -6,6 +6,7 @@
 #include <QStringDecoder>
 
 #include <algorithm>
+#include <set>
 
 namespace sandbank::gui {
 namespace {
@@ -171,6 +172,79 @@ int64_t LagHistory::maxLag(const std::string& group) const {
   int64_t m = 0;
   for (const auto& s : samples(group)) m = std::max(m, s.lag);
   return m;
+}
+
+int64_t LagHistory::maxLag() const {
+  int64_t m = 0;
+  for (const auto& [g, t] : tracks_)
+    for (const auto& s : t.samples) m = std::max(m, s.lag);
+  return m;
+}
+
+std::optional<double> LagHistory::oldestSeconds() const {
+  std::optional<double> oldest;
+  for (const auto& [g, t] : tracks_) {
+    if (!t.samples.empty() && (!oldest || t.samples.front().seconds < *oldest)) oldest = t.samples.front().seconds;
+  }
+  return oldest;
+}
+
+QList<QPointF> LagHistory::points(const std::string& group, double now) const {
+  const auto& kept = samples(group);
+  QList<QPointF> out;
+  out.reserve(static_cast<qsizetype>(kept.size()));
+  for (const auto& s : kept) out.append(QPointF(s.seconds - now, static_cast<double>(s.lag)));
+  return out;
+}
+
+// ---- LagSeriesSet ------------------------------------------------------------------------
+
+LagSeriesSet::Changes LagSeriesSet::sync(const std::vector<std::string>& groups) {
+  Changes changes;
+  const std::set<std::string> wanted(groups.begin(), groups.end());
+  for (auto it = slots_.begin(); it != slots_.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    changes.removed.push_back(it->first);
+    it = slots_.erase(it);
+  }
+  std::set<int> used;
+  for (const auto& [g, slot] : slots_) used.insert(slot);
+  int next = 0;
+  for (const std::string& g : wanted) {
+    if (slots_.count(g)) continue;
+    while (used.count(next)) ++next;
+    slots_.emplace(g, next);
+    used.insert(next);
+    changes.added.push_back(g);
+  }
+  return changes;
+}
+
+int LagSeriesSet::slot(const std::string& group) const {
+  auto it = slots_.find(group);
+  return it == slots_.end() ? -1 : it->second;
+}
+
+std::vector<std::string> LagSeriesSet::groups() const {
+  std::vector<std::string> out;
+  for (const auto& [g, _] : slots_) out.push_back(g);
+  return out;
+}
+
+LagAxis lagAxisFor(int64_t max_lag) {
+  // Aim for at most five ticks over the lag plus a tenth of headroom. The clamp keeps the
+  // arithmetic far from overflow; no bus lags by 2^50 records.
+  max_lag = std::clamp<int64_t>(max_lag, 0, int64_t{1} << 50);
+  const int64_t want = std::max<int64_t>(10, max_lag + std::max<int64_t>(1, max_lag / 10));
+  for (int64_t power = 1;; power *= 10) {
+    for (int64_t m : {1, 2, 5}) {
+      const int64_t step = m * power;
+      if (want <= step * 5) return LagAxis{(want + step - 1) / step * step, step};
+    }
+  }
 }
 
 }  // namespace sandbank::gui

@@ -1,10 +1,12 @@
 // The Bus panel's models, Qt Core only so they are tested without widgets: how a record's
-// bytes read as text, the browsed records with a key/value search, and the bounded
-// lag-over-time history of every consumer group.
+// bytes read as text, the browsed records with a key/value search, the bounded
+// lag-over-time history of every consumer group and which chart line stands for which group.
 // Thread-safety: UI thread only (plain values and item models).
 #pragma once
 
 #include <QAbstractTableModel>
+#include <QList>
+#include <QPointF>
 #include <QString>
 #include <QStringList>
 
@@ -93,8 +95,14 @@ class LagHistory {
 
   void add(const std::string& group, double seconds, int64_t lag);
   const std::deque<Sample>& samples(const std::string& group) const;  // empty when unknown
-  std::vector<std::string> groups() const;
+  std::vector<std::string> groups() const;  // sorted by name
   int64_t maxLag(const std::string& group) const;  // over the kept samples; 0 when none
+  int64_t maxLag() const;                          // over every group's kept samples
+  // When the oldest kept sample of any group was taken; nullopt when there is none.
+  std::optional<double> oldestSeconds() const;
+  // A group's samples as chart points, oldest first: x = seconds before `now` (<= 0 for
+  // samples taken up to `now`), y = lag. Empty when the group is unknown.
+  QList<QPointF> points(const std::string& group, double now) const;
   size_t samplesPerGroup() const { return samples_per_group_; }
 
  private:
@@ -106,5 +114,35 @@ class LagHistory {
   size_t max_groups_;
   std::map<std::string, Track> tracks_;
 };
+
+// The lines of the lag chart: one per group the history holds, so a group that appears
+// later gets its line when it appears and a group the history dropped loses its line. A
+// group keeps the slot (its colour) it was given until it is dropped; the smallest free
+// slot goes to the next new group, so colours do not shuffle as groups come and go.
+class LagSeriesSet {
+ public:
+  struct Changes {
+    std::vector<std::string> added;    // new groups, by name
+    std::vector<std::string> removed;  // groups no longer in the history
+  };
+
+  // Brings the set in line with `groups` (LagHistory::groups()) and says what changed.
+  Changes sync(const std::vector<std::string>& groups);
+  int slot(const std::string& group) const;  // -1 when the group has no line
+  size_t size() const { return slots_.size(); }
+  std::vector<std::string> groups() const;   // sorted by name
+
+ private:
+  std::map<std::string, int> slots_;
+};
+
+// The lag axis: 0..top in ticks of `step` (1, 2 or 5 times a power of ten), with at least
+// a little headroom above `max_lag` and never less than 0..10, so a flat zero line sits
+// on a readable scale.
+struct LagAxis {
+  int64_t top;
+  int64_t step;
+};
+LagAxis lagAxisFor(int64_t max_lag);
 
 }  // namespace sandbank::gui

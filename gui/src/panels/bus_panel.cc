@@ -8,8 +8,11 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLegend>
+#include <QLegendMarker>
 #include <QLineEdit>
 #include <QLineSeries>
+#include <QPen>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -21,7 +24,10 @@
 #include <QValueAxis>
 #include <QVBoxLayout>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
+#include <optional>
 
 #include "control_client.h"
 #include "control_stubs.h"
@@ -77,6 +83,12 @@ void showInfo(QLabel* l, const QString& text) {
   l->setText(text);
 }
 
+// The lag chart's line colours, by LagSeriesSet slot: distinct hues that read on a light
+// and a dark background. Past the last, colours repeat with a dashed line.
+constexpr QRgb kLineColours[] = {0x4e79a7, 0xf28e2b, 0xe15759, 0x59a14f, 0xb07aa1,
+                                 0x76b7b2, 0xd4a017, 0xff9da7, 0x9c755f, 0x8c8c8c};
+constexpr int kLineColourCount = static_cast<int>(std::size(kLineColours));
+
 BusRecord fromProto(const pb::ConsumerRecord& r) {
   BusRecord b;
   b.topic = r.topic();
@@ -128,30 +140,32 @@ BusPanel::BusPanel(GuiContext& context, QWidget* parent) : QWidget(parent), cont
   gl->addWidget(detail_box, 1);
 
   chart_ = new QChart();
-  chart_->legend()->hide();
   chart_->setMargins(QMargins(4, 4, 4, 4));
   chart_->setBackgroundRoundness(0);
-  series_ = new QLineSeries(chart_);
-  chart_->addSeries(series_);
+  // The legend lists every group on the right, where names of any length stay readable;
+  // clicking a group there selects it in the table.
+  chart_->legend()->setAlignment(Qt::AlignRight);
+  chart_->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);
+  chart_->legend()->setShowToolTips(true);
   axis_x_ = new QValueAxis(chart_);
   axis_x_->setTitleText("seconds ago");
   axis_x_->setLabelFormat("%d");
   axis_y_ = new QValueAxis(chart_);
   axis_y_->setTitleText("lag (records)");
   axis_y_->setLabelFormat("%d");
+  axis_y_->setTickType(QValueAxis::TicksDynamic);
+  axis_y_->setTickAnchor(0);
   chart_->addAxis(axis_x_, Qt::AlignBottom);
   chart_->addAxis(axis_y_, Qt::AlignLeft);
-  series_->attachAxis(axis_x_);
-  series_->attachAxis(axis_y_);
   chart_view_ = new QChartView(chart_, overview);
   chart_view_->setRenderHint(QPainter::Antialiasing);
-  chart_view_->setMinimumHeight(160);
+  chart_view_->setMinimumHeight(220);
   overview->addWidget(topics_);
   overview->addWidget(groups_box);
   overview->addWidget(chart_view_);
-  overview->setStretchFactor(0, 3);
-  overview->setStretchFactor(1, 3);
-  overview->setStretchFactor(2, 2);
+  overview->setStretchFactor(0, 2);
+  overview->setStretchFactor(1, 2);
+  overview->setStretchFactor(2, 3);
   tabs->addTab(overview, "Topics && groups");
   connect(groups_, &QTableWidget::itemSelectionChanged, this, [this] {
     auto rows = groups_->selectionModel()->selectedRows();
@@ -425,24 +439,102 @@ void BusPanel::showGroup(const QString& group) {
   group_title_->setText(QString("<b>%1</b> — loading…").arg(group.toHtmlEscaped()));
   group_lag_->setRowCount(0);
   updateChart();
+  styleLines();
   refresh();
 }
 
 void BusPanel::updateChart() {
-  const std::string g = selected_group_.toStdString();
-  const auto& samples = lag_history_.samples(g);
-  chart_->setTitle(selected_group_.isEmpty() ? QString("Lag over time: select a group")
-                                             : QString("Lag of %1 over time").arg(selected_group_));
-  QList<QPointF> points;
+  const QChart::ChartTheme theme =
+      palette().color(QPalette::Window).lightness() < 128 ? QChart::ChartThemeDark : QChart::ChartThemeLight;
+  bool restyle = false;
+  if (chart_theme_ != theme) {
+    // setTheme repaints every series in the theme's colours: done only when the theme
+    // changes, and the lines get their own pens back below.
+    chart_->setTheme(theme);
+    chart_->setBackgroundBrush(palette().color(QPalette::Base));
+    chart_theme_ = theme;
+    restyle = true;
+  }
+
+  const LagSeriesSet::Changes changes = lag_lines_.sync(lag_history_.groups());
+  for (const std::string& g : changes.removed) {
+    auto it = lines_.find(g);
+    if (it == lines_.end()) continue;
+    chart_->removeSeries(it->second);
+    delete it->second;
+    lines_.erase(it);
+  }
+  for (const std::string& g : changes.added) {
+    auto* line = new QLineSeries(chart_);
+    line->setName(QString::fromStdString(g));
+    chart_->addSeries(line);
+    line->attachAxis(axis_x_);
+    line->attachAxis(axis_y_);
+    lines_[g] = line;
+    const QString name = line->name();
+    for (QLegendMarker* marker : chart_->legend()->markers(line)) {
+      connect(marker, &QLegendMarker::clicked, this, [this, name] {
+        for (int row = 0; row < groups_->rowCount(); ++row) {
+          if (groups_->item(row, 0) != nullptr && groups_->item(row, 0)->text() == name) {
+            groups_->selectRow(row);
+            return;
+          }
+        }
+      });
+    }
+  }
+  if (highlight_ == nullptr || !changes.added.empty()) {
+    // New lines are drawn over older ones: put the highlight back on top.
+    if (highlight_ == nullptr) {
+      highlight_ = new QLineSeries(chart_);
+    } else {
+      chart_->removeSeries(highlight_);
+    }
+    chart_->addSeries(highlight_);
+    highlight_->attachAxis(axis_x_);
+    highlight_->attachAxis(axis_y_);
+    for (QLegendMarker* marker : chart_->legend()->markers(highlight_)) marker->setVisible(false);
+  }
+  restyle = restyle || !changes.added.empty() || !changes.removed.empty();
+
+  // One replace per line: each line is its group's bounded history, re-anchored to now.
   const double now = since_start_.elapsed() / 1000.0;
-  points.reserve(static_cast<qsizetype>(samples.size()));
-  for (const auto& s : samples) points.append(QPointF(s.seconds - now, static_cast<double>(s.lag)));
-  series_->replace(points);
+  for (auto& [g, line] : lines_) line->replace(lag_history_.points(g, now));
+  const std::string selected = selected_group_.toStdString();
+  highlight_->replace(lines_.count(selected) ? lag_history_.points(selected, now) : QList<QPointF>());
+
+  if (lines_.empty()) {
+    chart_->setTitle("Lag over time: no consumer groups yet");
+  } else if (selected_group_.isEmpty()) {
+    chart_->setTitle("Lag of every consumer group over time");
+  } else {
+    chart_->setTitle(QString("Lag of every consumer group over time · %1 drawn thick").arg(selected_group_));
+  }
   const double span = static_cast<double>(lag_history_.samplesPerGroup());
-  axis_x_->setRange(-std::min(span, std::max(60.0, samples.empty() ? 60.0 : now - samples.front().seconds)), 0);
-  axis_y_->setRange(0, std::max<int64_t>(10, lag_history_.maxLag(g) * 5 / 4));
-  chart_->setTheme(palette().color(QPalette::Window).lightness() < 128 ? QChart::ChartThemeDark : QChart::ChartThemeLight);
-  chart_->setBackgroundBrush(palette().color(QPalette::Base));
+  const std::optional<double> oldest = lag_history_.oldestSeconds();
+  axis_x_->setRange(-std::min(span, std::max(60.0, oldest ? now - *oldest : 60.0)), 0);
+  const LagAxis y = lagAxisFor(lag_history_.maxLag());
+  axis_y_->setRange(0, static_cast<double>(y.top));
+  axis_y_->setTickInterval(static_cast<double>(y.step));
+  if (restyle) styleLines();
+}
+
+void BusPanel::styleLines() {
+  const std::string selected = selected_group_.toStdString();
+  for (auto& [g, line] : lines_) {
+    const int slot = std::max(0, lag_lines_.slot(g));
+    QPen pen(QColor::fromRgb(kLineColours[slot % kLineColourCount]));
+    const bool thick = g == selected;
+    pen.setWidthF(thick ? 3.5 : 1.5);
+    pen.setStyle(slot < kLineColourCount ? Qt::SolidLine : Qt::DashLine);
+    line->setPen(pen);
+    for (QLegendMarker* marker : chart_->legend()->markers(line)) {
+      QFont font = chart_->legend()->font();
+      font.setBold(thick);
+      marker->setFont(font);
+    }
+    if (thick) highlight_->setPen(pen);
+  }
 }
 
 void BusPanel::browse() {

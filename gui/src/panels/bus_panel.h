@@ -1,6 +1,7 @@
 // BusPanel: the bus as Kafka tools show it - topics with their partitions and offsets,
-// consumer groups with lag per partition and a lag-over-time chart, a record browser with
-// key/value search, and a form that produces one record. Every call goes through
+// consumer groups with lag per partition and a lag-over-time chart with one line per group
+// (the selected group's drawn thick), a record browser with key/value search, and a form
+// that produces one record. Every call goes through
 // ControlClient::call; errors are shown in the panel.
 // Thread-safety: UI thread only.
 #pragma once
@@ -9,6 +10,7 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,7 @@ class BusPanel : public QWidget {
 
   BrowseModel& browseModel() { return browse_model_; }
   const LagHistory& lagHistory() const { return lag_history_; }
+  const LagSeriesSet& lagLines() const { return lag_lines_; }
 
  Q_SIGNALS:
   void refreshed();  // after a refresh's results were shown (or its error)
@@ -57,7 +60,10 @@ class BusPanel : public QWidget {
 
   void showSnapshot(const Snapshot& s);
   void showGroup(const QString& group);
+  // Once per refresh (and on a selection change): one line per group in the history,
+  // each replaced whole with its bounded points; the selected group's line thick.
   void updateChart();
+  void styleLines();  // pens and legend fonts; again after every theme change
   void showRecordDetail();
 
   GuiContext& context_;
@@ -65,6 +71,12 @@ class BusPanel : public QWidget {
   QElapsedTimer since_start_;
   bool refreshing_ = false;
   LagHistory lag_history_;
+  LagSeriesSet lag_lines_;                     // which groups have a line, and their colours
+  std::map<std::string, QLineSeries*> lines_;  // by group; owned by chart_
+  // A copy of the selected group's line, kept the last series added so it is drawn over
+  // the others (lines at the same lag hide each other); not in the legend.
+  QLineSeries* highlight_ = nullptr;
+  int chart_theme_ = -1;                       // the QChart::ChartTheme last applied
   BrowseModel browse_model_;
   QString selected_group_;
 
@@ -75,7 +87,6 @@ class BusPanel : public QWidget {
   QLabel* group_title_ = nullptr;
   QChart* chart_ = nullptr;
   QChartView* chart_view_ = nullptr;
-  QLineSeries* series_ = nullptr;
   QValueAxis* axis_x_ = nullptr;
   QValueAxis* axis_y_ = nullptr;
 
