@@ -113,6 +113,21 @@ class ServicesModelTest : public QObject {
     QCOMPARE(severity(model, 0, 0, kRowSeverityRole), static_cast<int>(Severity::kNone));
   }
 
+  void cpuAndRssReadAsMeasuredAndAsADashWhenNothingMeasuredThem() {
+    InstanceRow live = instance("ledger", "healthy");
+    live.cpu_percent = 2.5;
+    live.rss_bytes = 3 * 1024 * 1024;
+    InstanceRow recorded = instance("card", "healthy");  // same pid, but from a recording
+    recorded.measured = false;
+    ServicesModel model;
+    model.update({live, recorded});
+    QCOMPARE(model.index(0, ServicesModel::kCpu).data().toString(), QString("2.5 %"));
+    QCOMPARE(model.index(0, ServicesModel::kRss).data().toString(), QString("3.0 MiB"));
+    QVERIFY(!model.index(0, ServicesModel::kCpu).data(Qt::ToolTipRole).toString().contains("no CPU"));
+    QCOMPARE(model.index(1, ServicesModel::kCpu).data().toString(), QString("—"));
+    QCOMPARE(model.index(1, ServicesModel::kRss).data().toString(), QString("—"));
+  }
+
   void aRecordingShowsEachInstanceAsTheRunLastSawIt() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
@@ -157,6 +172,12 @@ class ServicesModelTest : public QObject {
     QCOMPARE(model.at(1).pid, 12);
     QCOMPARE(model.at(1).restarts, 1);
     QCOMPARE(model.at(1).last_exit, QString("killed"));
+    // The processes are gone and nothing measured them: no made-up 0.0 % or 0 bytes.
+    for (int row : {0, 1}) {
+      QCOMPARE(model.index(row, ServicesModel::kCpu).data().toString(), QString("—"));
+      QCOMPARE(model.index(row, ServicesModel::kRss).data().toString(), QString("—"));
+      QVERIFY(model.index(row, ServicesModel::kCpu).data(Qt::ToolTipRole).toString().contains("no CPU"));
+    }
     panel.act("restart", "ledger");  // no live bank: nothing to steer, nothing happens
     QVERIFY(panel.lastMessage().isEmpty());
   }

@@ -19,7 +19,7 @@ Severity stateSeverity(const QString& state) {
 bool sameInfo(const InstanceRow& a, const InstanceRow& b) {
   return a.service == b.service && a.state == b.state && a.pid == b.pid && a.port == b.port &&
          a.http_port == b.http_port && a.restarts == b.restarts && a.uptime_seconds == b.uptime_seconds &&
-         a.cpu_percent == b.cpu_percent && a.rss_bytes == b.rss_bytes && a.health == b.health &&
+         a.cpu_percent == b.cpu_percent && a.rss_bytes == b.rss_bytes && a.measured == b.measured && a.health == b.health &&
          a.reason == b.reason && a.last_exit == b.last_exit && a.next_backoff_seconds == b.next_backoff_seconds;
 }
 
@@ -120,8 +120,8 @@ QVariant ServicesModel::display(const Row& r, int column) const {
       if (i.port <= 0) return "—";
       return i.http_port > 0 ? QString("%1 · http %2").arg(i.port).arg(i.http_port) : QString::number(i.port);
     case kRestarts: return i.restarts;
-    case kCpu: return i.pid > 0 ? QString("%1 %").arg(i.cpu_percent, 0, 'f', 1) : QString("—");
-    case kRss: return formatBytes(i.rss_bytes);
+    case kCpu: return i.pid > 0 && i.measured ? QString("%1 %").arg(i.cpu_percent, 0, 'f', 1) : QString("—");
+    case kRss: return i.measured ? formatBytes(i.rss_bytes) : QString("—");
     case kUptime: return formatUptime(i.uptime_seconds);
     case kHealth: {
       QString text = i.state == "healthy" || i.reason.isEmpty() ? i.health : i.reason;
@@ -144,6 +144,8 @@ QVariant ServicesModel::data(const QModelIndex& index, int role) const {
       return {};
     case Qt::ToolTipRole: {
       const InstanceRow& i = r.info;
+      if (!i.measured && (index.column() == kCpu || index.column() == kRss))
+        return QString("Not measured: the recording holds no CPU or memory samples, only process starts and exits.");
       QString tip = QString("%1 (%2): %3").arg(i.instance, i.service, i.state);
       if (!i.reason.isEmpty()) tip += "\nreason: " + i.reason;
       if (!i.health.isEmpty()) tip += "\nhealth: " + i.health;

@@ -24,6 +24,9 @@ struct InstanceRow {
   double uptime_seconds = 0;
   double cpu_percent = 0;
   int64_t rss_bytes = 0;
+  // False when nothing measured the process (a recording's instance: its process is gone
+  // and the recording holds no CPU or memory samples). CPU and RSS then read "—", not 0.
+  bool measured = true;
   QString health;
   QString reason;
   QString last_exit;

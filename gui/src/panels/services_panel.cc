@@ -67,6 +67,7 @@ Result<std::vector<InstanceRow>> instancesFromRecording(const std::string& path)
     r.instance = QString::fromStdString(key);
     r.state = liveStateName(p);
     r.pid = static_cast<int>(p.pid);
+    r.measured = false;  // a recording keeps process changes, never CPU or RSS samples
     if (p.state == flow::ProcessState::kStarting) r.restarts = std::max(0, starts[key]++);
     if (p.exit_code) r.last_exit = QString("exit code %1").arg(*p.exit_code);
     if (p.state == flow::ProcessState::kKilled) r.last_exit = "killed";
