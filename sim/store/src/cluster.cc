@@ -687,6 +687,22 @@ std::shared_ptr<const KeyspaceSchema> Cluster::keyspace(const std::string& keysp
   return it == impl_->keyspaces.end() ? nullptr : it->second->schema;
 }
 
+std::vector<std::shared_ptr<const KeyspaceSchema>> Cluster::keyspaces() const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<std::shared_ptr<const KeyspaceSchema>> out;
+  out.reserve(impl_->keyspaces.size());
+  for (const auto& [name, k] : impl_->keyspaces) out.push_back(k->schema);
+  return out;
+}
+
+std::vector<std::shared_ptr<const TableSchema>> Cluster::tables() const {
+  std::shared_lock lock(impl_->mu);
+  std::vector<std::shared_ptr<const TableSchema>> out;
+  out.reserve(impl_->tables.size());
+  for (const auto& [name, t] : impl_->tables) out.push_back(t);
+  return out;
+}
+
 // ---------------------------------------------------------------- writes
 
 Status Cluster::applyFaultRules(const RequestContext& ctx, const TableSchema* table, const char* op, bool is_read) {

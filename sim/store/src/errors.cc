@@ -7,7 +7,8 @@ namespace {
 constexpr StoreError kAll[] = {
     StoreError::kUnavailable,   StoreError::kWriteTimeout,       StoreError::kReadTimeout,
     StoreError::kInvalidQuery,  StoreError::kSyntaxError,        StoreError::kAlreadyExists,
-    StoreError::kConfigurationError, StoreError::kUnprepared,    StoreError::kServerError,
+    StoreError::kConfigurationError, StoreError::kUnprepared,    StoreError::kUnauthorized,
+    StoreError::kServerError,
 };
 }  // namespace
 
@@ -21,6 +22,7 @@ std::string_view storeErrorName(StoreError e) {
     case StoreError::kAlreadyExists: return "AlreadyExists";
     case StoreError::kConfigurationError: return "ConfigurationError";
     case StoreError::kUnprepared: return "Unprepared";
+    case StoreError::kUnauthorized: return "Unauthorized";
     case StoreError::kServerError: return "ServerError";
   }
   return "ServerError";
@@ -37,6 +39,7 @@ Status storeError(StoreError e, std::string detail) {
     case StoreError::kConfigurationError: code = StatusCode::kInvalidArgument; break;
     case StoreError::kAlreadyExists: code = StatusCode::kAlreadyExists; break;
     case StoreError::kUnprepared: code = StatusCode::kNotFound; break;
+    case StoreError::kUnauthorized: code = StatusCode::kPermissionDenied; break;
     case StoreError::kServerError: code = StatusCode::kInternal; break;
   }
   return Status(code, std::string(storeErrorName(e)) + ": " + detail);

@@ -4,6 +4,7 @@
 #include "sandbank/store/session.h"
 
 #include "sandbank/store/murmur3.h"
+#include "system_schema.h"
 
 #include <algorithm>
 #include <map>
@@ -110,12 +111,23 @@ class Executor {
     return raw.i;
   }
 
+  // The table a statement names; system_schema's read-only tables included.
   Result<std::shared_ptr<const TableSchema>> table(const TableName& n) {
     std::string ks = n.keyspace.empty() ? opt_.keyspace : n.keyspace;
     if (ks.empty()) return invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename");
-    auto t = cluster_.table(ks, n.name);
+    auto t = ks == kSystemSchema ? systemSchemaTable(n.name) : cluster_.table(ks, n.name);
     if (!t) return invalid("unconfigured table " + n.name + " in keyspace " + ks);
     return t;
+  }
+
+  // A table a statement may change: not one of system_schema's.
+  Result<std::shared_ptr<const TableSchema>> writable(const TableName& n) {
+    SANDBANK_ASSIGN_OR_RETURN(auto t, table(n));
+    if (t->keyspace == kSystemSchema) return notModifiable();
+    return t;
+  }
+  static Status notModifiable() {
+    return storeError(StoreError::kUnauthorized, std::string(kSystemSchema) + " keyspace is not user-modifiable");
   }
 
   Result<const ColumnDef*> column(const TableSchema& t, const std::string& name) {
@@ -216,7 +228,7 @@ class Executor {
 
   Result<Modified> build(const Insert& s) {
     Modified m;
-    SANDBANK_ASSIGN_OR_RETURN(m.write.table, table(s.table));
+    SANDBANK_ASSIGN_OR_RETURN(m.write.table, writable(s.table));
     const TableSchema& t = *m.write.table;
     std::vector<std::optional<Value>> pk(t.partition_key.size()), ck(t.clustering.size());
     RowWrite row;
@@ -251,7 +263,7 @@ class Executor {
 
   Result<Modified> build(const Update& s) {
     Modified m;
-    SANDBANK_ASSIGN_OR_RETURN(m.write.table, table(s.table));
+    SANDBANK_ASSIGN_OR_RETURN(m.write.table, writable(s.table));
     const TableSchema& t = *m.write.table;
     SANDBANK_ASSIGN_OR_RETURN(WhereParts w, where(t, s.where));
     SANDBANK_RETURN_IF_ERROR(fullClustering(t, w));
@@ -276,7 +288,7 @@ class Executor {
 
   Result<Modified> build(const Delete& s) {
     Modified m;
-    SANDBANK_ASSIGN_OR_RETURN(m.write.table, table(s.table));
+    SANDBANK_ASSIGN_OR_RETURN(m.write.table, writable(s.table));
     const TableSchema& t = *m.write.table;
     SANDBANK_ASSIGN_OR_RETURN(WhereParts w, where(t, s.where));
     m.write.key = std::move(w.pk);
@@ -412,6 +424,7 @@ class Executor {
   Result<ResultSet> exec(const Select& s) {
     ReadRequest req;
     SANDBANK_ASSIGN_OR_RETURN(req.table, table(s.table));
+    if (req.table->keyspace == kSystemSchema) return systemSelect(s, *req.table);
     const TableSchema& t = *req.table;
     std::vector<int> projection;
     if (s.columns.empty()) {
@@ -466,6 +479,49 @@ class Executor {
     return rs;
   }
 
+  // A SELECT from system_schema: equality restrictions on any of its columns (keyspace_name
+  // and table_name are the useful ones), a projection and LIMIT; every row in one page.
+  Result<ResultSet> systemSelect(const Select& s, const TableSchema& t) {
+    std::vector<int> projection;
+    if (s.columns.empty()) {
+      for (size_t i = 0; i < t.columns.size(); ++i) projection.push_back(static_cast<int>(i));
+    } else {
+      for (const std::string& name : s.columns) {
+        SANDBANK_ASSIGN_OR_RETURN(const ColumnDef* c, column(t, name));
+        projection.push_back(t.columnIndex(c->name));
+      }
+    }
+    std::vector<std::pair<int, Value>> equal;
+    for (const Relation& r : s.where) {
+      SANDBANK_ASSIGN_OR_RETURN(const ColumnDef* c, column(t, r.column));
+      if (r.op != "=") return invalid("Only = restrictions are supported on " + t.qualifiedName());
+      SANDBANK_ASSIGN_OR_RETURN(Value v, value(r.term, c->type, c->name));
+      equal.emplace_back(t.columnIndex(c->name), std::move(v));
+    }
+    if (s.order_by) return invalid("ORDER BY is not supported on " + t.qualifiedName());
+    int64_t limit = -1;
+    if (s.limit) {
+      SANDBANK_ASSIGN_OR_RETURN(limit, integer(*s.limit, "LIMIT"));
+      if (limit <= 0) return invalid("LIMIT must be strictly positive");
+    }
+    ResultSet rs;
+    rs.kind = ResultSet::Kind::kRows;
+    for (int i : projection) rs.columns.push_back({t.columns[i].name, t.columns[i].type});
+    for (std::vector<Value>& row : systemSchemaRows(cluster_, t)) {
+      const bool match = std::all_of(equal.begin(), equal.end(), [&](const auto& e) {
+        const Value& cell = row[static_cast<size_t>(e.first)];
+        return cell.kind == e.second.kind && cell.s == e.second.s && cell.i == e.second.i;
+      });
+      if (!match) continue;
+      if (limit >= 0 && static_cast<int64_t>(rs.rows.size()) >= limit) break;
+      std::vector<Value> out;
+      out.reserve(projection.size());
+      for (int i : projection) out.push_back(std::move(row[static_cast<size_t>(i)]));
+      rs.rows.push_back(std::move(out));
+    }
+    return rs;
+  }
+
   // One page of a SELECT: resumes after the paging state's row, returns at most
   // page_size rows, and a paging state when rows remain.
   Result<ResultSet> pagedSelect(const TableSchema& t, ReadRequest req, const std::vector<int>& projection) {
@@ -511,6 +567,7 @@ class Executor {
   }
 
   Result<ResultSet> exec(const CreateKeyspace& s) {
+    if (s.name == kSystemSchema) return notModifiable();
     KeyspaceSchema ks;
     ks.name = s.name;
     auto cls = s.replication.find("class");
@@ -552,6 +609,7 @@ class Executor {
     TableSchema t;
     t.keyspace = s.table.keyspace.empty() ? opt_.keyspace : s.table.keyspace;
     if (t.keyspace.empty()) return invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename");
+    if (t.keyspace == kSystemSchema) return notModifiable();
     t.name = s.table.name;
     if (s.partition_key.empty()) return invalid("No PRIMARY KEY specified for table " + t.name);
     for (const ColumnSpec& c : s.columns) {
@@ -604,24 +662,26 @@ class Executor {
   }
 
   Result<ResultSet> exec(const Truncate& s) {
-    SANDBANK_ASSIGN_OR_RETURN(auto t, table(s.table));
+    SANDBANK_ASSIGN_OR_RETURN(auto t, writable(s.table));
     SANDBANK_RETURN_IF_ERROR(cluster_.truncate(t->keyspace, t->name));
     return ResultSet{};
   }
   Result<ResultSet> exec(const Use& s) {
-    if (!cluster_.keyspace(s.keyspace)) return invalid("Keyspace '" + s.keyspace + "' does not exist");
+    if (s.keyspace != kSystemSchema && !cluster_.keyspace(s.keyspace)) return invalid("Keyspace '" + s.keyspace + "' does not exist");
     ResultSet rs;
     rs.keyspace_changed = s.keyspace;
     return rs;
   }
   Result<ResultSet> exec(const DropTable& s) {
     std::string ks = s.table.keyspace.empty() ? opt_.keyspace : s.table.keyspace;
+    if (ks == kSystemSchema) return notModifiable();
     SANDBANK_RETURN_IF_ERROR(cluster_.dropTable(ks, s.table.name, s.if_exists));
     ResultSet rs;
     rs.kind = ResultSet::Kind::kSchemaChange;
     return rs;
   }
   Result<ResultSet> exec(const DropKeyspace& s) {
+    if (s.name == kSystemSchema) return notModifiable();
     SANDBANK_RETURN_IF_ERROR(cluster_.dropKeyspace(s.name, s.if_exists));
     ResultSet rs;
     rs.kind = ResultSet::Kind::kSchemaChange;
@@ -653,7 +713,7 @@ class BindCollector {
  private:
   std::shared_ptr<const TableSchema> table(const TableName& n) {
     const std::string ks = n.keyspace.empty() ? keyspace_ : n.keyspace;
-    auto t = ks.empty() ? nullptr : cluster_.table(ks, n.name);
+    auto t = ks.empty() ? nullptr : ks == kSystemSchema ? systemSchemaTable(n.name) : cluster_.table(ks, n.name);
     if (ks.empty()) {
       fail(invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename"));
     } else if (!t) {

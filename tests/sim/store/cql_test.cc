@@ -1,5 +1,7 @@
 // The CQL front end: syntax errors with line:column and what was expected, type errors
 // naming the column and its type, schema checks, prepared statements and bind markers.
+#include <map>
+
 #include "sandbank/store/cql.h"
 #include "store_fixture.h"
 
@@ -96,6 +98,73 @@ TEST_F(CqlTest, SchemaErrorsUseCassandraNames) {
   EXPECT_NE(marks.status().message().find("1 markers(?) in CQL but 0 bound variables"), std::string::npos);
   auto bad_type = run("CREATE TABLE t2 (id int PRIMARY KEY, v varint)");
   EXPECT_NE(bad_type.status().message().find("Unknown type varint for column v"), std::string::npos);
+}
+
+TEST_F(CqlTest, PrepareRefusesUnknownTablesAndColumnsAsExecutionWould) {
+  auto table = session_->prepare("SELECT * FROM nope WHERE id = ?", "ks");
+  EXPECT_EQ(storeErrorOf(table.status()), StoreError::kInvalidQuery);
+  EXPECT_NE(table.status().message().find("unconfigured table nope in keyspace ks"), std::string::npos)
+      << table.status().message();
+  auto column = session_->prepare("UPDATE accounts SET nope = ? WHERE id = ? AND day = ?", "ks");
+  EXPECT_NE(column.status().message().find("Undefined column name nope in table ks.accounts"), std::string::npos)
+      << column.status().message();
+  auto selected = session_->prepare("SELECT note, nope FROM accounts WHERE id = ?", "ks");
+  EXPECT_NE(selected.status().message().find("Undefined column name nope"), std::string::npos)
+      << selected.status().message();
+  auto no_keyspace = session_->prepare("SELECT * FROM accounts WHERE id = ?", "");
+  EXPECT_NE(no_keyspace.status().message().find("No keyspace has been specified"), std::string::npos);
+}
+
+TEST_F(CqlTest, SystemSchemaDescribesKeyspacesTablesAndColumnsAndIsReadOnly) {
+  ASSERT_TRUE(run("CREATE KEYSPACE other WITH replication = {'class': 'NetworkTopologyStrategy', 'dc1': 2}").ok());
+  ASSERT_TRUE(run("CREATE TABLE other.events (a text, b int, at bigint, v text, PRIMARY KEY ((a, b), at)) "
+                  "WITH CLUSTERING ORDER BY (at DESC) AND default_time_to_live = 60")
+                  .ok());
+  auto keyspaces = rows("SELECT keyspace_name, replication FROM system_schema.keyspaces");
+  ASSERT_EQ(keyspaces.size(), 2u);
+  EXPECT_EQ(keyspaces[0][0], Value::text("ks"));
+  EXPECT_NE(keyspaces[0][1].s.find("SimpleStrategy"), std::string::npos) << keyspaces[0][1].s;
+  EXPECT_EQ(keyspaces[1][0], Value::text("other"));
+  EXPECT_NE(keyspaces[1][1].s.find("'dc1': '2'"), std::string::npos) << keyspaces[1][1].s;
+
+  auto tables = rows("SELECT table_name, default_time_to_live FROM system_schema.tables WHERE keyspace_name = 'other'");
+  ASSERT_EQ(tables.size(), 1u);
+  EXPECT_EQ(tables[0][0], Value::text("events"));
+  EXPECT_EQ(tables[0][1], Value::integer(60));
+
+  // The key's structure and types, in declaration terms, with a bind marker.
+  auto columns = rows("SELECT column_name, kind, position, type, clustering_order FROM system_schema.columns "
+                      "WHERE keyspace_name = ? AND table_name = ?",
+                      {Value::text("other"), Value::text("events")});
+  ASSERT_EQ(columns.size(), 4u);
+  std::map<std::string, std::vector<Value>> by_name;
+  for (auto& r : columns) by_name[r[0].s] = r;
+  EXPECT_EQ(by_name["a"][1], Value::text("partition_key"));
+  EXPECT_EQ(by_name["a"][2], Value::integer(0));
+  EXPECT_EQ(by_name["b"][2], Value::integer(1));
+  EXPECT_EQ(by_name["b"][3], Value::text("int"));
+  EXPECT_EQ(by_name["at"][1], Value::text("clustering"));
+  EXPECT_EQ(by_name["at"][4], Value::text("desc"));
+  EXPECT_EQ(by_name["v"][1], Value::text("regular"));
+  EXPECT_EQ(by_name["v"][2], Value::integer(-1));
+  EXPECT_EQ(rows("SELECT * FROM system_schema.columns WHERE keyspace_name = 'ks' LIMIT 2").size(), 2u);
+  EXPECT_TRUE(rows("SELECT * FROM system_schema.tables WHERE keyspace_name = 'gone'").empty());
+
+  auto prepared = session_->prepare("SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?", "");
+  ASSERT_TRUE(prepared.ok()) << prepared.status().toString();
+  EXPECT_EQ((*prepared)->binds()[0].name, "keyspace_name");
+
+  for (const char* change : {"INSERT INTO system_schema.tables (keyspace_name, table_name) VALUES ('x', 'y')",
+                             "DELETE FROM system_schema.keyspaces WHERE keyspace_name = 'ks'",
+                             "TRUNCATE system_schema.columns", "DROP KEYSPACE system_schema",
+                             "CREATE TABLE system_schema.mine (k text PRIMARY KEY)"}) {
+    auto r = run(change);
+    EXPECT_EQ(storeErrorOf(r.status()), StoreError::kUnauthorized) << change << " -> " << r.status().toString();
+  }
+  auto unknown = run("SELECT * FROM system_schema.views");
+  EXPECT_NE(unknown.status().message().find("unconfigured table views in keyspace system_schema"), std::string::npos);
+  auto range = run("SELECT * FROM system_schema.tables WHERE keyspace_name > 'a'");
+  EXPECT_EQ(storeErrorOf(range.status()), StoreError::kInvalidQuery);
 }
 
 TEST_F(CqlTest, PreparedStatementsKnowTheirBindTypesAndRoundTripEveryType) {

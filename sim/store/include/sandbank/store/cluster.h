@@ -226,6 +226,9 @@ class Cluster {
   Status truncate(const std::string& keyspace, const std::string& table);
   std::shared_ptr<const TableSchema> table(const std::string& keyspace, const std::string& table) const;
   std::shared_ptr<const KeyspaceSchema> keyspace(const std::string& keyspace) const;
+  // Every keyspace and every table, by name (what system_schema shows).
+  std::vector<std::shared_ptr<const KeyspaceSchema>> keyspaces() const;
+  std::vector<std::shared_ptr<const TableSchema>> tables() const;
 
   // --- data. Errors: Unavailable, WriteTimeout / ReadTimeout, InvalidQuery.
   Result<WriteOutcome> write(const WriteRequest& request);

@@ -20,6 +20,7 @@ enum class StoreError : int {
   kAlreadyExists,       // CREATE of an existing keyspace or table
   kConfigurationError,  // bad replication settings, unknown datacenter
   kUnprepared,          // unknown prepared statement id
+  kUnauthorized,        // a change to what no client may change (system_schema)
   kServerError,         // a bug in the store
 };
 
