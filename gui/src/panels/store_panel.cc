@@ -19,6 +19,7 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -26,8 +27,6 @@
 #include "control_stubs.h"
 #include "flow_feed.h"
 #include "panel_registry.h"
-#include "sandbank/control/simulator.h"
-#include "sandbank/store/cluster.h"
 
 namespace sandbank::gui {
 
@@ -490,27 +489,95 @@ void StorePanel::setNodeIsolated(int node, bool isolated) {
 
 void StorePanel::refreshSchema() {
   if (!context_.live()) return;
-  // Cassandra's own catalogue first; the sandbank store may not have one.
+  if (schema_in_flight_) {
+    schema_stale_ = true;  // read again when this one answers
+    return;
+  }
+  schema_in_flight_ = true;
+  schema_stale_ = false;
+  // Cassandra's own catalogue: every table with its columns, kinds and types, in process
+  // or over --attach alike.
   context_.client->call(
       this,
       [](Stubs& s) {
         pb::ExecuteRequest req;
-        req.set_cql("SELECT keyspace_name, table_name FROM system_schema.tables");
+        req.set_cql("SELECT keyspace_name, table_name, column_name, kind, position, type FROM system_schema.columns");
         return unary(s.store, &pb::Store::Stub::Execute, s, req);
       },
       [this](Reply<pb::ExecuteResponse> r) {
+        schema_in_flight_ = false;
         system_schema_ = r.ok();
         if (r.ok()) {
-          for (const auto& row : r.value.rows())
-            if (row.values_size() >= 2) schema_[valueText(row.values(0))][valueText(row.values(1))];
-          schema_note_->setText("Keyspaces and tables from system_schema.tables.");
+          applySchemaRows(r.value);
+          schema_note_->setText("Keyspaces, tables and columns from system_schema. Click a table to query it and "
+                                "to compare its replicas.");
         } else {
           schema_note_->setText("This store has no system_schema (" + storeError(r.status) +
                                 "), so the tables listed are those the bank has used since the GUI started. "
                                 "Click a table to query it and to compare its replicas.");
         }
         rebuildSchemaTree();
+        Q_EMIT schemaRead();
+        if (schema_stale_) refreshSchema();
       });
+}
+
+QStringList StorePanel::partitionKeyOf(const QString& keyspace, const QString& table) const {
+  QStringList out;
+  auto k = schema_.find(keyspace);
+  if (k == schema_.end()) return out;
+  auto t = k->second.find(table);
+  if (t == k->second.end()) return out;
+  for (int i = 0; i < t->second.key_columns.size(); ++i) {
+    out << t->second.key_columns[i] + " " + QString::fromStdString(t->second.key_types[static_cast<size_t>(i)]);
+  }
+  return out;
+}
+
+void StorePanel::showPartitionOf(const QString& keyspace, const QString& table, const QString& key) {
+  part_keyspace_->setText(keyspace);
+  part_table_->setText(table);
+  part_key_->setText(key);
+  showPartition();
+}
+
+void StorePanel::applySchemaRows(const pb::ExecuteResponse& rows) {
+  struct Column {
+    QString name, kind, type;
+    int position = 0;
+  };
+  std::map<QString, std::map<QString, std::vector<Column>>> read;
+  for (const auto& row : rows.rows()) {
+    if (row.values_size() < 6) continue;
+    Column c{valueText(row.values(2)), valueText(row.values(3)), valueText(row.values(5)),
+             static_cast<int>(row.values(4).int_())};
+    read[valueText(row.values(0))][valueText(row.values(1))].push_back(std::move(c));
+  }
+  std::map<QString, std::map<QString, TableInfo>> schema;
+  for (auto& [ks, tables] : read) {
+    for (auto& [table, cols] : tables) {
+      // Key columns first, in key order; then the rest by name, as DESCRIBE shows them.
+      auto rank = [](const QString& kind) { return kind == "partition_key" ? 0 : kind == "clustering" ? 1 : 2; };
+      std::sort(cols.begin(), cols.end(), [&](const Column& a, const Column& b) {
+        if (rank(a.kind) != rank(b.kind)) return rank(a.kind) < rank(b.kind);
+        if (a.position != b.position) return a.position < b.position;
+        return a.name < b.name;
+      });
+      TableInfo& info = schema[ks][table];
+      for (const Column& c : cols) {
+        QString shown = c.name + " " + c.type;
+        if (c.kind == "partition_key") {
+          shown += " (partition key)";
+          info.key_columns << c.name;
+          info.key_types.push_back(c.type.toStdString());
+        } else if (c.kind == "clustering") {
+          shown += " (clustering)";
+        }
+        info.columns << shown;
+      }
+    }
+  }
+  schema_ = std::move(schema);
 }
 
 void StorePanel::noteTablesFromFlow(const std::vector<std::pair<std::string, std::string>>& tables) {
@@ -522,7 +589,10 @@ void StorePanel::noteTablesFromFlow(const std::vector<std::pair<std::string, std
       added = true;
     }
   }
-  if (added) rebuildSchemaTree();
+  if (!added) return;
+  // A table the catalogue did not list yet (created since): read the catalogue again.
+  if (system_schema_) refreshSchema();
+  else rebuildSchemaTree();
 }
 
 void StorePanel::rebuildSchemaTree() {
@@ -533,12 +603,15 @@ void StorePanel::rebuildSchemaTree() {
   for (const auto& [ks, tables] : schema_) {
     auto* k = new QTreeWidgetItem(schema_tree_, {ks, QString("%1 table%2").arg(tables.size()).arg(tables.size() == 1 ? "" : "s")});
     keyspace_->addItem(ks);
-    for (const auto& [t, cols] : tables) new QTreeWidgetItem(k, {t, cols.join(", ")});
+    for (const auto& [t, info] : tables) {
+      auto* item = new QTreeWidgetItem(k, {t, info.columns.join(", ")});
+      item->setToolTip(1, info.columns.join("\n"));
+    }
     k->setExpanded(true);
   }
   keyspace_->setCurrentText(keep);
   if (schema_.empty()) {
-    new QTreeWidgetItem(schema_tree_, {"No tables seen yet", "they appear as the bank reads and writes"});
+    new QTreeWidgetItem(schema_tree_, {"No tables yet", "they appear as the bank creates them"});
   }
 }
 
@@ -546,27 +619,9 @@ void StorePanel::showTable(const QString& keyspace, const QString& table) {
   part_keyspace_->setText(keyspace);
   part_table_->setText(table);
   cql_->setText(QString("SELECT * FROM %1.%2 LIMIT 50").arg(keyspace, table));
-  // In process, the schema says which columns make the partition key.
-  QStringList columns, key_columns;
-  if (context_.simulator != nullptr) {
-    if (auto t = context_.simulator->store().table(keyspace.toStdString(), table.toStdString())) {
-      for (int i : t->partition_key) key_columns << QString::fromStdString(t->columns[static_cast<size_t>(i)].name);
-      for (const auto& c : t->columns) {
-        QString name = QString::fromStdString(c.name);
-        if (c.kind == store::ColumnKind::kPartitionKey) name += " (partition key)";
-        if (c.kind == store::ColumnKind::kClustering) name += " (clustering)";
-        columns << name;
-      }
-    }
-  }
-  if (!columns.isEmpty()) {
-    schema_[keyspace][table] = columns;
-    for (int i = 0; i < schema_tree_->topLevelItemCount(); ++i) {
-      QTreeWidgetItem* k = schema_tree_->topLevelItem(i);
-      if (k->text(0) != keyspace) continue;
-      for (int j = 0; j < k->childCount(); ++j)
-        if (k->child(j)->text(0) == table) k->child(j)->setText(1, columns.join(", "));
-    }
+  QStringList key_columns;
+  if (auto k = schema_.find(keyspace); k != schema_.end()) {
+    if (auto t = k->second.find(table); t != k->second.end()) key_columns = t->second.key_columns;
   }
   part_key_->setPlaceholderText(key_columns.isEmpty() ? QString("partition key (components separated by commas)")
                                                       : key_columns.join(", "));
@@ -651,11 +706,11 @@ void StorePanel::showPartition() {
   pb::PartitionRequest req;
   req.set_keyspace(ks.toStdString());
   req.set_table(table.toStdString());
+  // The key's types from system_schema (in process or attached alike); without them each
+  // component is typed by its look.
   std::vector<std::string> types;
-  if (context_.simulator != nullptr) {
-    if (auto t = context_.simulator->store().table(ks.toStdString(), table.toStdString())) {
-      for (auto type : t->partition_key_types) types.push_back(std::string(store::columnTypeName(type)));
-    }
+  if (auto k = schema_.find(ks); k != schema_.end()) {
+    if (auto t = k->second.find(table); t != k->second.end()) types = t->second.key_types;
   }
   const QStringList parts = part_key_->text().split(',');
   for (int i = 0; i < parts.size(); ++i)

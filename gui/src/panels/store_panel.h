@@ -26,6 +26,10 @@ class QSpinBox;
 class QTableWidget;
 class QTreeWidget;
 
+namespace sandbank::store {
+class ExecuteResponse;
+}
+
 namespace sandbank::gui {
 
 class StoreRing;  // store_panel.cc: the ring drawing
@@ -59,6 +63,12 @@ class StorePanel : public QWidget {
   void execute();
   // Shows keyspace.table / key (comma-separated components) replica by replica.
   void showPartition();
+  // Fills the replicas tab's fields with these and shows that partition.
+  void showPartitionOf(const QString& keyspace, const QString& table, const QString& key);
+  // The partition key of keyspace.table as system_schema gave it: "name type" per
+  // component, in key order; empty when unknown.
+  QStringList partitionKeyOf(const QString& keyspace, const QString& table) const;
+  bool hasSystemSchema() const { return system_schema_; }
 
   const std::vector<StoreNode>& nodes() const { return nodes_; }
   const ReplicaDiff& replicaDiff() const { return diff_; }
@@ -69,6 +79,7 @@ class StorePanel : public QWidget {
   void nodeActionDone(QString result);  // "n2 is down" or the store's error
   void executed();
   void partitionShown();
+  void schemaRead();  // a read of system_schema answered (or failed)
 
  protected:
   bool eventFilter(QObject* watched, QEvent* event) override;
@@ -78,6 +89,8 @@ class StorePanel : public QWidget {
   void showNodeControls();
   void showTable(const QString& keyspace, const QString& table);
   void noteTablesFromFlow(const std::vector<std::pair<std::string, std::string>>& tables);
+  // Fills schema_ from the rows of system_schema.columns.
+  void applySchemaRows(const ::sandbank::store::ExecuteResponse& rows);
   void rebuildSchemaTree();
   void showDiff();
   void setError(const QString& where, const QString& text);
@@ -89,8 +102,17 @@ class StorePanel : public QWidget {
   ReplicaDiff diff_;
   QString last_error_;
   bool nodes_in_flight_ = false;
-  bool system_schema_ = false;  // the store answered system_schema.tables
-  std::map<QString, std::map<QString, QStringList>> schema_;  // keyspace -> table -> columns
+  bool system_schema_ = false;  // the store answered system_schema.columns
+  bool schema_in_flight_ = false;
+  bool schema_stale_ = false;   // a table showed up in the flow while a read was in flight
+  // What the Schema tab knows of one table: its columns as shown, and its partition key's
+  // column names and CQL types in key order (for typing what is typed in the replicas tab).
+  struct TableInfo {
+    QStringList columns;
+    QStringList key_columns;
+    std::vector<std::string> key_types;
+  };
+  std::map<QString, std::map<QString, TableInfo>> schema_;  // keyspace -> table
   QStringList history_;
   int history_pos_ = 0;
 
