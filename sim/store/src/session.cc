@@ -421,20 +421,26 @@ class Executor {
     return ResultSet{};
   }
 
+  // The column indices a SELECT returns: every column for *, else those named.
+  Result<std::vector<int>> projectionOf(const Select& s, const TableSchema& t) {
+    std::vector<int> projection;
+    if (s.columns.empty()) {
+      for (size_t i = 0; i < t.columns.size(); ++i) projection.push_back(static_cast<int>(i));
+      return projection;
+    }
+    for (const std::string& name : s.columns) {
+      SANDBANK_ASSIGN_OR_RETURN(const ColumnDef* c, column(t, name));
+      projection.push_back(t.columnIndex(c->name));
+    }
+    return projection;
+  }
+
   Result<ResultSet> exec(const Select& s) {
     ReadRequest req;
     SANDBANK_ASSIGN_OR_RETURN(req.table, table(s.table));
     if (req.table->keyspace == kSystemSchema) return systemSelect(s, *req.table);
     const TableSchema& t = *req.table;
-    std::vector<int> projection;
-    if (s.columns.empty()) {
-      for (size_t i = 0; i < t.columns.size(); ++i) projection.push_back(static_cast<int>(i));
-    } else {
-      for (const std::string& name : s.columns) {
-        SANDBANK_ASSIGN_OR_RETURN(const ColumnDef* c, column(t, name));
-        projection.push_back(t.columnIndex(c->name));
-      }
-    }
+    SANDBANK_ASSIGN_OR_RETURN(std::vector<int> projection, projectionOf(s, t));
     SANDBANK_ASSIGN_OR_RETURN(WhereParts w, where(t, s.where));
     req.key = std::move(w.pk);
     req.clustering_eq = w.ck_eq;
@@ -482,15 +488,7 @@ class Executor {
   // A SELECT from system_schema: equality restrictions on any of its columns (keyspace_name
   // and table_name are the useful ones), a projection and LIMIT; every row in one page.
   Result<ResultSet> systemSelect(const Select& s, const TableSchema& t) {
-    std::vector<int> projection;
-    if (s.columns.empty()) {
-      for (size_t i = 0; i < t.columns.size(); ++i) projection.push_back(static_cast<int>(i));
-    } else {
-      for (const std::string& name : s.columns) {
-        SANDBANK_ASSIGN_OR_RETURN(const ColumnDef* c, column(t, name));
-        projection.push_back(t.columnIndex(c->name));
-      }
-    }
+    SANDBANK_ASSIGN_OR_RETURN(std::vector<int> projection, projectionOf(s, t));
     std::vector<std::pair<int, Value>> equal;
     for (const Relation& r : s.where) {
       SANDBANK_ASSIGN_OR_RETURN(const ColumnDef* c, column(t, r.column));
