@@ -1,7 +1,8 @@
 // The services, faults, clock and logs panels against the real bank, in process: a kill
-// through the services panel's action shows up as a rising restart count in its model, a
-// rule added through the faults panel is listed (and a bad one shows the server's reason),
-// the clock panel moves simulated time, and the logs panel receives the services' lines.
+// through the services panel's action shows up as a rising restart count in its model (a
+// Restart through the panel does not: it is not a crash), a rule added through the faults
+// panel is listed (and a bad one shows the server's reason), the clock panel moves
+// simulated time, and the logs panel receives the services' lines.
 // One bank for the whole file: starting it costs seconds.
 #include <QAction>
 #include <QSignalSpy>
@@ -53,6 +54,31 @@ class LiveServicesFaultsTest : public QObject {
     QVERIFY(model->recentlyRestarted(model->rowOf(instance)));
     QVERIFY2(model->at(model->rowOf(instance)).last_exit.contains("SIGKILL"),
              qPrintable(model->at(model->rowOf(instance)).last_exit));
+  }
+
+  void restartingAServiceFromThePanelIsNotCountedAsACrash() {
+    ServicesPanel panel(app_->context());
+    ServicesModel* model = panel.model();
+    QTRY_VERIFY_WITH_TIMEOUT(model->firstRowOfService("feed") >= 0, 10000);
+    const QString instance = model->at(model->firstRowOfService("feed")).instance;
+    QTRY_COMPARE_WITH_TIMEOUT(model->at(model->rowOf(instance)).state, QString("healthy"), 15000);
+    const int before = model->at(model->rowOf(instance)).restarts;
+    const int old_pid = model->at(model->rowOf(instance)).pid;
+
+    panel.view()->selectRow(model->rowOf(instance));
+    auto* restart = panel.findChild<QAction*>("service-restart");
+    QVERIFY(restart != nullptr);
+    QSignalSpy finished(&panel, &ServicesPanel::actionFinished);
+    restart->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
+    QVERIFY2(finished.at(0).at(0).toBool(), qPrintable(finished.at(0).at(1).toString()));
+
+    // A new process, healthy again, and the count a person reads as "crashed" unchanged.
+    QTRY_VERIFY_WITH_TIMEOUT(model->at(model->rowOf(instance)).pid != old_pid &&
+                                 model->at(model->rowOf(instance)).state == "healthy",
+                             15000);
+    QCOMPARE(model->at(model->rowOf(instance)).restarts, before);
+    QVERIFY(!model->recentlyRestarted(model->rowOf(instance)));
   }
 
   void aRuleAddedThroughThePanelIsListedAndABadOneShowsTheReason() {

@@ -144,13 +144,27 @@ class ServicesModelTest : public QObject {
         p.exit_code = code;
         QVERIFY((*rec)->recordProcess(p));
       };
+      // The records a run writes: ledger-1 crashes and the restart policy starts it again
+      // ("restarting" before the start); both are then stopped and started twice by the
+      // resets between scenarios ("stopping", "stopped": exited records, no "restarting").
       change("ledger-1", 10, flow::ProcessState::kStarting);
       change("ledger-1", 10, flow::ProcessState::kReady);
       change("card-1", 11, flow::ProcessState::kStarting);
       change("card-1", 11, flow::ProcessState::kReady);
       change("ledger-1", 10, flow::ProcessState::kKilled, 137);
+      change("ledger-1", 10, flow::ProcessState::kRestarting);
       change("ledger-1", 12, flow::ProcessState::kStarting);
       change("ledger-1", 12, flow::ProcessState::kReady);
+      int pid = 20;
+      for (int reset = 0; reset < 2; ++reset) {
+        for (const char* instance : {"card-1", "ledger-1"}) {
+          change(instance, 0, flow::ProcessState::kExited);
+          change(instance, 0, flow::ProcessState::kExited);
+          change(instance, pid, flow::ProcessState::kStarting);
+          change(instance, pid, flow::ProcessState::kReady);
+          ++pid;
+        }
+      }
       change("card-1", 11, flow::ProcessState::kExited, 0);
       QVERIFY((*rec)->close().ok());
     }
@@ -166,11 +180,11 @@ class ServicesModelTest : public QObject {
     QCOMPARE(model.at(0).instance, QString("card-1"));
     QCOMPARE(model.at(0).state, QString("stopped"));  // a clean exit
     QCOMPARE(model.at(0).last_exit, QString("exit code 0"));
-    QCOMPARE(model.at(0).restarts, 0);
+    QCOMPARE(model.at(0).restarts, 0);  // started three times, by the run and two resets: no crash
     QCOMPARE(model.at(1).instance, QString("ledger-1"));
     QCOMPARE(model.at(1).state, QString("healthy"));
-    QCOMPARE(model.at(1).pid, 12);
-    QCOMPARE(model.at(1).restarts, 1);
+    QCOMPARE(model.at(1).pid, 23);
+    QCOMPARE(model.at(1).restarts, 1);  // the crash, not the resets
     QCOMPARE(model.at(1).last_exit, QString("killed"));
     // The processes are gone and nothing measured them: no made-up 0.0 % or 0 bytes.
     for (int row : {0, 1}) {

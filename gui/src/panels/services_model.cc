@@ -150,7 +150,7 @@ QVariant ServicesModel::data(const QModelIndex& index, int role) const {
       if (!i.reason.isEmpty()) tip += "\nreason: " + i.reason;
       if (!i.health.isEmpty()) tip += "\nhealth: " + i.health;
       if (!i.last_exit.isEmpty()) tip += "\nlast exit: " + i.last_exit;
-      tip += QString("\nrestarts: %1").arg(i.restarts);
+      tip += QString("\nrestarts after a crash: %1").arg(i.restarts);
       if (flagged) tip += " (restarted just now)";
       return tip;
     }
@@ -176,7 +176,11 @@ QVariant ServicesModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant ServicesModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
+  if (orientation != Qt::Horizontal) return {};
+  if (role == Qt::ToolTipRole && section == kRestarts)
+    return QString("Restarts the restart policy made after the process ended on its own (a crash or a kill), "
+                   "as a container's restart count. A reset between scenarios and Restart do not count.");
+  if (role != Qt::DisplayRole) return {};
   static const char* const kNames[] = {"Instance", "State", "PID", "Port", "Restarts", "CPU", "RSS", "Uptime", "Health / reason"};
   return section >= 0 && section < kColumnCount ? QString(kNames[section]) : QVariant();
 }

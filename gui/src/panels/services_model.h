@@ -20,7 +20,7 @@ struct InstanceRow {
   int pid = 0;
   int port = 0;
   int http_port = 0;
-  int restarts = 0;
+  int restarts = 0;  // by the restart policy after a crash; deliberate restarts do not count
   double uptime_seconds = 0;
   double cpu_percent = 0;
   int64_t rss_bytes = 0;

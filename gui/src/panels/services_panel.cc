@@ -53,13 +53,15 @@ QString liveStateName(const flow::ProcessRecord& p) {
   return QString::fromStdString(std::string(flow::processStateName(p.state)));
 }
 
-// Each instance as a recording last saw it: its final state and pid, how often it was
-// started again, and how its last process ended.
+// Each instance as a recording last saw it: its final state and pid, how often the restart
+// policy started it again, and how its last process ended. Only a start that follows the
+// policy's "restarting" record counts, as the live table's restarts do: the stop and start
+// of a reset between scenarios, or a Restart request, is not a crash.
 Result<std::vector<InstanceRow>> instancesFromRecording(const std::string& path) {
   SANDBANK_ASSIGN_OR_RETURN(auto q, flow::RecordingFlowQuery::open(path));
   SANDBANK_ASSIGN_OR_RETURN(auto history, q->processes());
   std::map<std::string, InstanceRow> by_instance;  // sorted by instance name
-  std::map<std::string, int> starts;
+  std::map<std::string, flow::ProcessState> previous;  // each instance's last record so far
   for (const flow::ProcessRecord& p : history) {
     const std::string key = p.instance.empty() ? p.service : p.instance;
     InstanceRow& r = by_instance[key];
@@ -68,7 +70,11 @@ Result<std::vector<InstanceRow>> instancesFromRecording(const std::string& path)
     r.state = liveStateName(p);
     r.pid = static_cast<int>(p.pid);
     r.measured = false;  // a recording keeps process changes, never CPU or RSS samples
-    if (p.state == flow::ProcessState::kStarting) r.restarts = std::max(0, starts[key]++);
+    auto before = previous.find(key);
+    if (p.state == flow::ProcessState::kStarting && before != previous.end() &&
+        before->second == flow::ProcessState::kRestarting)
+      ++r.restarts;
+    previous[key] = p.state;
     if (p.exit_code) r.last_exit = QString("exit code %1").arg(*p.exit_code);
     if (p.state == flow::ProcessState::kKilled) r.last_exit = "killed";
   }

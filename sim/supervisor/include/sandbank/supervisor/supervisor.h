@@ -49,7 +49,10 @@ struct InstanceStatus {
   int pid = 0;
   int port = 0;
   int http_port = 0;          // a second, HTTP port the service announced (the edge), or 0
-  int restarts = 0;           // how many times this instance was restarted
+  // Restarts the restart policy made after the process ended on its own (a crash, a kill,
+  // a failed start), as a container runtime's RestartCount. Deliberate restarts -
+  // startService after a stop, restartService, a scenario reset - do not count.
+  int restarts = 0;
   int consecutive_failures = 0;
   TimePoint started_at;       // of the current process
   std::chrono::nanoseconds uptime{0};
