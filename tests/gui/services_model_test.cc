@@ -8,6 +8,8 @@
 
 #include <QTemporaryDir>
 
+#include <map>
+
 #include "panels/services_model.h"
 #include "panels/services_panel.h"
 #include "panels/services_severity.h"
@@ -126,6 +128,44 @@ class ServicesModelTest : public QObject {
     QVERIFY(!model.index(0, ServicesModel::kCpu).data(Qt::ToolTipRole).toString().contains("no CPU"));
     QCOMPARE(model.index(1, ServicesModel::kCpu).data().toString(), QString("—"));
     QCOMPARE(model.index(1, ServicesModel::kRss).data().toString(), QString("—"));
+  }
+
+  void measuredColumnsHaveRoomForWideValuesThatArriveAfterTheRows() {
+    Selection selection;
+    GuiContext context;
+    context.selection = &selection;
+    ServicesPanel panel(context);
+    panel.resize(800, 300);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    // Given rows first seen before anything was sampled ("—" for CPU, RSS and uptime)...
+    InstanceRow row = instance("ledger", "starting");
+    row.pid = 0;
+    panel.model()->update({row});
+    QTableView* view = panel.view();
+    const int columns[] = {ServicesModel::kPid, ServicesModel::kRestarts, ServicesModel::kCpu, ServicesModel::kRss,
+                           ServicesModel::kUptime};
+    std::map<int, int> first;
+    for (int c : columns) first[c] = view->columnWidth(c);
+    // ...when wide values arrive, they fit (in bold, as a flagged cell is drawn), and the
+    // columns keep their widths: the table does not jump on a refresh.
+    row.state = "healthy";
+    row.pid = 4194303;
+    row.restarts = 12;
+    row.cpu_percent = 99.9;
+    row.rss_bytes = 1048471142;  // 999.9 MiB
+    row.uptime_seconds = 3599;
+    panel.model()->update({row});
+    QCOMPARE(panel.model()->index(0, ServicesModel::kRss).data().toString(), QString("999.9 MiB"));
+    QFont bold = view->font();
+    bold.setBold(true);
+    const QFontMetrics fm(bold);
+    for (int c : columns) {
+      const QString text = panel.model()->index(0, c).data().toString();
+      QVERIFY2(fm.horizontalAdvance(text) < view->columnWidth(c),
+               qPrintable(QString("column %1: '%2' needs %3 px, has %4").arg(c).arg(text).arg(fm.horizontalAdvance(text)).arg(view->columnWidth(c))));
+      QCOMPARE(view->columnWidth(c), first[c]);
+    }
   }
 
   void aRecordingShowsEachInstanceAsTheRunLastSawIt() {

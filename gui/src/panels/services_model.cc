@@ -139,7 +139,8 @@ QVariant ServicesModel::data(const QModelIndex& index, int role) const {
   switch (role) {
     case Qt::DisplayRole: return display(r, index.column());
     case Qt::TextAlignmentRole:
-      if (index.column() == kPid || index.column() == kRestarts || index.column() == kCpu || index.column() == kRss)
+      if (index.column() == kPid || index.column() == kRestarts || index.column() == kCpu || index.column() == kRss ||
+          index.column() == kUptime)
         return static_cast<int>(Qt::AlignRight | Qt::AlignVCenter);
       return {};
     case Qt::ToolTipRole: {

@@ -2,13 +2,17 @@
 #include "services_panel.h"
 
 #include <QAction>
+#include <QFontMetrics>
 #include <QHeaderView>
 #include <QItemSelectionModel>
+#include <QStyle>
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <map>
+#include <utility>
 
 #include "control_client.h"
 #include "control_stubs.h"
@@ -208,10 +212,7 @@ ServicesPanel::ServicesPanel(GuiContext& context, QWidget* parent) : QWidget(par
     const int row = model_.firstRowOfService(service);
     if (row >= 0) view_->selectRow(row);
   });
-  connect(&model_, &QAbstractItemModel::rowsInserted, this, [this] {
-    view_->resizeColumnsToContents();
-    view_->horizontalHeader()->setStretchLastSection(true);
-  });
+  connect(&model_, &QAbstractItemModel::rowsInserted, this, &ServicesPanel::fitColumns);
 
   updateActions();
   if (!context_.live()) {
@@ -242,6 +243,27 @@ ServicesPanel::ServicesPanel(GuiContext& context, QWidget* parent) : QWidget(par
   connect(&timer_, &QTimer::timeout, this, &ServicesPanel::refresh);
   timer_.start(1000);
   refresh();
+}
+
+void ServicesPanel::fitColumns() {
+  // Sized to the rows as they first arrive, when CPU and RSS are often not sampled yet
+  // ("—"), so the measured columns get at least the width of a wide typical value. Only
+  // new rows resize: the table does not jump as values change every second.
+  view_->resizeColumnsToContents();
+  const QFontMetrics fm(view_->font());
+  const int margin = 2 * (view_->style()->pixelMetric(QStyle::PM_FocusFrameHMargin, nullptr, view_) + 1) +
+                     fm.averageCharWidth();
+  const std::pair<int, const char*> kWidest[] = {{ServicesModel::kPid, "4194304"},
+                                                 {ServicesModel::kRestarts, "999"},
+                                                 {ServicesModel::kCpu, "100.0 %"},
+                                                 {ServicesModel::kRss, "999.9 MiB"},
+                                                 {ServicesModel::kUptime, "59 m 59 s"}};
+  for (const auto& [column, text] : kWidest) {
+    const int wanted = std::max(fm.horizontalAdvance(QString::fromUtf8(text)) + margin,
+                                view_->horizontalHeader()->sectionSizeHint(column));
+    if (view_->columnWidth(column) < wanted) view_->setColumnWidth(column, wanted);
+  }
+  view_->horizontalHeader()->setStretchLastSection(true);
 }
 
 QString ServicesPanel::selectedService() const {

@@ -50,6 +50,8 @@ class ServicesPanel : public QWidget {
   void showMessage(const QString& text, bool error);
   void updateActions();
   void showPlaceholder(const QString& text);
+  // Column widths from the rows' contents, with room for wide CPU, RSS and uptime values.
+  void fitColumns();
 
   GuiContext& context_;
   ServicesModel model_;
