@@ -1,16 +1,19 @@
-// The services, faults, clock and logs panels against the real bank, in process: a kill
-// through the services panel's action shows up as a rising restart count in its model (a
-// Restart through the panel does not: it is not a crash), a rule added through the faults
-// panel is listed (and a bad one shows the server's reason), the clock panel moves
-// simulated time, and the logs panel receives the services' lines.
+// The services, faults, clock, logs and bus panels against the real bank, in process: a
+// kill through the services panel's action shows up as a rising restart count in its model
+// (a Restart through the panel does not: it is not a crash), a rule added through the
+// faults panel is listed (and a bad one shows the server's reason), the clock panel moves
+// simulated time, the logs panel receives the services' lines, and the bus panel shows
+// every consumer group's state and members.
 // One bank for the whole file: starting it costs seconds.
 #include <QAction>
 #include <QSignalSpy>
+#include <QTableWidget>
 #include <QTest>
 
 #include <memory>
 
 #include "app.h"
+#include "panels/bus_panel.h"
 #include "panels/clock_panel.h"
 #include "panels/faults_panel.h"
 #include "panels/logs_panel.h"
@@ -135,6 +138,28 @@ class LiveServicesFaultsTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(advanced.count(), 2, 10000);
     QVERIFY(!advanced.at(1).at(0).toBool());
     QVERIFY2(panel.errorText().contains("INVALID_ARGUMENT"), qPrintable(panel.errorText()));
+  }
+
+  void everyConsumerGroupShowsItsStateAndMembers() {
+    BusPanel panel(app_->context());
+    panel.resize(800, 650);  // the Bus dock at the default window size
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    auto* groups = panel.findChild<QTableWidget*>("bus-groups");
+    QVERIFY(groups != nullptr);
+    auto text = [](QTableWidget* t, int row, int column) {
+      return t->item(row, column) != nullptr ? t->item(row, column)->text() : QString();
+    };
+    // The services' consumers join as they start: several groups, not only the selected one.
+    QTRY_VERIFY_WITH_TIMEOUT(groups->rowCount() >= 2 && !text(groups, 1, 1).isEmpty(), 15000);
+    const QStringList states = {"Stable", "Empty", "CompletingRebalance"};
+    for (int row = 0; row < groups->rowCount(); ++row) {
+      const QString name = text(groups, row, 0);
+      QVERIFY2(states.contains(text(groups, row, 1)), qPrintable(name + " state: " + text(groups, row, 1)));
+      bool number = false;
+      text(groups, row, 2).toInt(&number);
+      QVERIFY2(number, qPrintable(name + " members: " + text(groups, row, 2)));
+    }
   }
 
   void theLogsPanelReceivesTheServicesLines() {

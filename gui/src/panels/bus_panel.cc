@@ -40,9 +40,9 @@ namespace pb = sandbank::bus;
 struct BusPanel::Snapshot {
   Reply<pb::DescribeTopicsResponse> topics;
   Reply<pb::ListGroupsResponse> groups;
-  std::map<std::string, Reply<pb::LagResponse>> lag;  // by group
-  std::string selected;
-  Reply<pb::GroupInfo> group;  // the selected group, when there is one
+  // Every group described (state, members, lag per partition: what Lag returns and more),
+  // so each row of the groups table is filled, not only the selected group's.
+  std::map<std::string, Reply<pb::GroupInfo>> described;  // by group
 };
 
 namespace {
@@ -124,6 +124,7 @@ BusPanel::BusPanel(GuiContext& context, QWidget* parent) : QWidget(parent), cont
   auto* gl = new QHBoxLayout(groups_box);
   gl->setContentsMargins(0, 0, 0, 0);
   groups_ = makeTable({"Group", "State", "Members", "Lag"}, groups_box);
+  groups_->setObjectName("bus-groups");
   groups_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
   groups_->horizontalHeader()->setStretchLastSection(false);
   gl->addWidget(groups_, 1);
@@ -272,10 +273,9 @@ BusPanel::BusPanel(GuiContext& context, QWidget* parent) : QWidget(parent), cont
 void BusPanel::refresh() {
   if (!context_.live() || refreshing_) return;
   refreshing_ = true;
-  const std::string selected = selected_group_.toStdString();
   context_.client->call(
       this,
-      [selected](Stubs& s) {
+      [](Stubs& s) {
         Snapshot snap;
         snap.topics = unary(s.bus, &pb::Bus::Stub::DescribeTopics, s, pb::DescribeTopicsRequest{});
         snap.groups = unary(s.bus, &pb::Bus::Stub::ListGroups, s, pb::Empty{});
@@ -283,14 +283,8 @@ void BusPanel::refresh() {
           for (const auto& g : snap.groups.value.groups()) {
             pb::DescribeGroupRequest req;
             req.set_group(g);
-            snap.lag[g] = unary(s.bus, &pb::Bus::Stub::Lag, s, req);
+            snap.described[g] = unary(s.bus, &pb::Bus::Stub::DescribeGroup, s, req);
           }
-        }
-        if (!selected.empty()) {
-          pb::DescribeGroupRequest req;
-          req.set_group(selected);
-          snap.selected = selected;
-          snap.group = unary(s.bus, &pb::Bus::Stub::DescribeGroup, s, req);
         }
         return snap;
       },
@@ -368,25 +362,20 @@ void BusPanel::showSnapshot(const Snapshot& s) {
     int row = 0;
     for (const auto& g : s.groups.value.groups()) {
       const QString name = QString::fromStdString(g);
-      auto it = s.lag.find(g);
-      QString lag_text;
-      if (it != s.lag.end() && it->second.ok()) {
-        lag_history_.add(g, now, it->second.value.total());
-        lag_text = QString::number(it->second.value.total());
-      } else if (it != s.lag.end()) {
-        errors << "Lag " + name + ": " + describe(it->second.status);
-        lag_text = "?";
+      auto it = s.described.find(g);
+      QString state = "?", members = "?", lag_text = "?";
+      if (it != s.described.end() && it->second.ok()) {
+        const pb::GroupInfo& info = it->second.value;
+        int64_t total = 0;
+        for (const auto& l : info.lag()) total += l.lag();
+        lag_history_.add(g, now, total);
+        state = QString::fromStdString(info.state());
+        members = QString::number(info.members_size());
+        lag_text = QString::number(total);
+      } else if (it != s.described.end()) {
+        errors << "DescribeGroup " + name + ": " + describe(it->second.status);
       }
       if (groups_->item(row, 0) == nullptr || groups_->item(row, 0)->text() != name) groups_->setItem(row, 0, item(name));
-      const bool selected = name == selected_group_;
-      QString state, members;
-      if (selected && s.group.ok()) {
-        state = QString::fromStdString(s.group.value.state());
-        members = QString::number(s.group.value.members_size());
-      } else {
-        state = groups_->item(row, 1) ? groups_->item(row, 1)->text() : QString();
-        members = groups_->item(row, 2) ? groups_->item(row, 2)->text() : QString();
-      }
       groups_->setItem(row, 1, item(state));
       groups_->setItem(row, 2, item(members, true));
       groups_->setItem(row, 3, item(lag_text, true));
@@ -395,15 +384,15 @@ void BusPanel::showSnapshot(const Snapshot& s) {
     if (row == 0) {
       groups_->setRowCount(1);
       groups_->setItem(0, 0, item("No consumer groups yet"));
+      for (int c = 1; c < groups_->columnCount(); ++c) groups_->setItem(0, c, item(QString()));
     }
     if (selected_group_.isEmpty() && s.groups.value.groups_size() > 0) groups_->selectRow(0);
   }
 
-  if (!s.selected.empty() && QString::fromStdString(s.selected) == selected_group_) {
-    if (!s.group.ok()) {
-      errors << "DescribeGroup " + selected_group_ + ": " + describe(s.group.status);
-    } else {
-      const auto& g = s.group.value;
+  const auto selected = s.described.find(selected_group_.toStdString());
+  if (!selected_group_.isEmpty() && selected != s.described.end()) {
+    if (selected->second.ok()) {  // an error is already listed with the groups
+      const auto& g = selected->second.value;
       group_title_->setText(QString("<b>%1</b> — %2, generation %3, %4 member%5, assignor %6")
                                 .arg(selected_group_.toHtmlEscaped(), QString::fromStdString(g.state()).toHtmlEscaped())
                                 .arg(g.generation())

@@ -1,5 +1,6 @@
 // BusPanel: the bus as Kafka tools show it - topics with their partitions and offsets,
-// consumer groups with lag per partition and a lag-over-time chart with one line per group
+// consumer groups with their state, members and lag (each described once a second), the
+// selected group's lag per partition, and a lag-over-time chart with one line per group
 // (the selected group's drawn thick), a record browser with key/value search, and a form
 // that produces one record. Every call goes through
 // ControlClient::call; errors are shown in the panel.
