@@ -3,7 +3,7 @@
 // (a Restart through the panel does not: it is not a crash), a rule added through the
 // faults panel is listed (and a bad one shows the server's reason), the clock panel moves
 // simulated time, the logs panel receives the services' lines, and the bus panel shows
-// every consumer group's state and members.
+// every consumer group's state and members, with the lag detail's columns all in view.
 // One bank for the whole file: starting it costs seconds.
 #include <QAction>
 #include <QSignalSpy>
@@ -140,13 +140,14 @@ class LiveServicesFaultsTest : public QObject {
     QVERIFY2(panel.errorText().contains("INVALID_ARGUMENT"), qPrintable(panel.errorText()));
   }
 
-  void everyConsumerGroupShowsItsStateAndMembers() {
+  void everyConsumerGroupShowsItsStateAndMembersAndTheLagDetailFits() {
     BusPanel panel(app_->context());
     panel.resize(800, 650);  // the Bus dock at the default window size
     panel.show();
     QVERIFY(QTest::qWaitForWindowExposed(&panel));
     auto* groups = panel.findChild<QTableWidget*>("bus-groups");
-    QVERIFY(groups != nullptr);
+    auto* detail = panel.findChild<QTableWidget*>("bus-group-lag");
+    QVERIFY(groups != nullptr && detail != nullptr);
     auto text = [](QTableWidget* t, int row, int column) {
       return t->item(row, column) != nullptr ? t->item(row, column)->text() : QString();
     };
@@ -160,6 +161,16 @@ class LiveServicesFaultsTest : public QObject {
       text(groups, row, 2).toInt(&number);
       QVERIFY2(number, qPrintable(name + " members: " + text(groups, row, 2)));
     }
+    // The first group is selected; its partitions are listed and every column is in view.
+    QTRY_VERIFY_WITH_TIMEOUT(detail->rowCount() > 0, 10000);
+    const int last = detail->columnCount() - 1;
+    QVERIFY2(detail->columnViewportPosition(last) + detail->columnWidth(last) <= detail->viewport()->width(),
+             qPrintable(QString("columns end at %1, the table shows %2 px")
+                            .arg(detail->columnViewportPosition(last) + detail->columnWidth(last))
+                            .arg(detail->viewport()->width())));
+    const int topics = static_cast<const QAbstractItemView*>(detail)->sizeHintForColumn(0);
+    QVERIFY2(detail->columnWidth(0) >= topics,
+             qPrintable(QString("topic column %1 px, names need %2").arg(detail->columnWidth(0)).arg(topics)));
   }
 
   void theLogsPanelReceivesTheServicesLines() {

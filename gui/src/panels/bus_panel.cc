@@ -4,6 +4,7 @@
 #include <QChart>
 #include <QChartView>
 #include <QComboBox>
+#include <QFontMetrics>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -17,6 +18,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStyle>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
@@ -28,6 +30,8 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "control_client.h"
 #include "control_stubs.h"
@@ -64,6 +68,25 @@ QTableWidget* makeTable(const QStringList& headers, QWidget* parent) {
   t->horizontalHeader()->setStretchLastSection(true);
   t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 6);
   return t;
+}
+
+// Columns after the first (which stretches) start wide enough for their header and a
+// typical wide value, so numbers are not cut before the first answer arrives.
+void sizeColumns(QTableWidget* t, const std::vector<std::pair<int, QString>>& widest) {
+  const QFontMetrics fm(t->font());
+  const int margin = 2 * (t->style()->pixelMetric(QStyle::PM_FocusFrameHMargin, nullptr, t) + 1) + fm.averageCharWidth();
+  for (const auto& [column, text] : widest)
+    t->setColumnWidth(column, std::max(fm.horizontalAdvance(text) + margin, t->horizontalHeader()->sectionSizeHint(column)));
+}
+
+// After a refresh: a column whose values outgrew it widens; none ever shrinks, so the
+// table does not jump from one second to the next.
+void growColumnsToFit(QTableWidget* t) {
+  const QAbstractItemView* view = t;  // sizeHintForColumn is public here, protected in QTableView
+  for (int c = 1; c < t->columnCount(); ++c) {
+    const int need = std::max(view->sizeHintForColumn(c), t->horizontalHeader()->sectionSizeHint(c));
+    if (need > t->columnWidth(c)) t->setColumnWidth(c, need);
+  }
 }
 
 QLabel* errorLabel(QWidget* parent) {
@@ -120,14 +143,15 @@ BusPanel::BusPanel(GuiContext& context, QWidget* parent) : QWidget(parent), cont
   topics_->setUniformRowHeights(true);
   topics_->header()->setSectionResizeMode(0, QHeaderView::Stretch);
   topics_->header()->setStretchLastSection(false);
-  auto* groups_box = new QWidget(overview);
-  auto* gl = new QHBoxLayout(groups_box);
-  gl->setContentsMargins(0, 0, 0, 0);
+  // Groups on the left, the selected group's partitions on the right; the first column
+  // of each takes what the tightly sized number columns leave.
+  auto* groups_box = new QSplitter(Qt::Horizontal, overview);
+  groups_box->setChildrenCollapsible(false);
   groups_ = makeTable({"Group", "State", "Members", "Lag"}, groups_box);
   groups_->setObjectName("bus-groups");
   groups_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
   groups_->horizontalHeader()->setStretchLastSection(false);
-  gl->addWidget(groups_, 1);
+  sizeColumns(groups_, {{1, "CompletingRebalance"}, {2, "99"}, {3, "9999999"}});
   auto* detail_box = new QWidget(groups_box);
   auto* dl = new QVBoxLayout(detail_box);
   dl->setContentsMargins(0, 0, 0, 0);
@@ -135,10 +159,15 @@ BusPanel::BusPanel(GuiContext& context, QWidget* parent) : QWidget(parent), cont
   group_title_->setWordWrap(true);
   dl->addWidget(group_title_);
   group_lag_ = makeTable({"Topic", "Part.", "Committed", "Log end", "Lag"}, detail_box);
+  group_lag_->setObjectName("bus-group-lag");
   group_lag_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
   group_lag_->horizontalHeader()->setStretchLastSection(false);
+  sizeColumns(group_lag_, {{1, "99"}, {2, "9999999"}, {3, "9999999"}, {4, "9999999"}});
   dl->addWidget(group_lag_, 1);
-  gl->addWidget(detail_box, 1);
+  groups_box->addWidget(groups_);
+  groups_box->addWidget(detail_box);
+  groups_box->setStretchFactor(0, 1);
+  groups_box->setStretchFactor(1, 1);
 
   chart_ = new QChart();
   chart_->setMargins(QMargins(4, 4, 4, 4));
@@ -386,6 +415,7 @@ void BusPanel::showSnapshot(const Snapshot& s) {
       groups_->setItem(0, 0, item("No consumer groups yet"));
       for (int c = 1; c < groups_->columnCount(); ++c) groups_->setItem(0, c, item(QString()));
     }
+    growColumnsToFit(groups_);
     if (selected_group_.isEmpty() && s.groups.value.groups_size() > 0) groups_->selectRow(0);
   }
 
@@ -410,6 +440,7 @@ void BusPanel::showSnapshot(const Snapshot& s) {
         if (l.lag() > 0) lag->setForeground(QColor(217, 83, 79));
         group_lag_->setItem(i, 4, lag);
       }
+      growColumnsToFit(group_lag_);
     }
   }
   updateChart();
