@@ -126,7 +126,8 @@ ScenariosPanel::ScenariosPanel(GuiContext& context, QWidget* parent) : QWidget(p
     if (failed_item && !r.trace_id.isEmpty()) context_.selection->selectTrace(r.trace_id);
   });
 
-  if (context_.simulator != nullptr && context_.client != nullptr) {
+  // A live bank: in process, or attached (its run-state file gives the control port).
+  if (context_.client != nullptr && (context_.simulator != nullptr || !context_.run_state.empty())) {
     ScenarioRunnerOptions o;
     o.simulator = context_.simulator;
     o.run_state = context_.run_state;
@@ -254,8 +255,8 @@ void ScenariosPanel::showFiles() {
   } else {
     text = QString("%1 scenarios in %2 files").arg(count).arg(files_.size() - broken);
     if (broken > 0) text += QString(" (%1 file%2 do not load)").arg(broken).arg(broken == 1 ? "" : "s");
-    text += context_.simulator != nullptr ? ". Tick some and run them against this bank."
-                                          : ". Running them needs the in-process bank: start sandbank-gui without --attach.";
+    text += runner_ ? ". Tick some and run them against this bank."
+                    : ". Running them needs a live bank: open the app without --open, or with --attach.";
   }
   status_->setStyleSheet(broken > 0 && count == 0 ? "color: #d9534f;" : "");
   status_->setText(text);
@@ -289,7 +290,7 @@ Status ScenariosPanel::runChecked() {
     }
   }
   Status st = runner_ ? runner_->start(todo, reset_->isChecked())
-                      : FailedPrecondition("running scenarios needs the in-process bank: start sandbank-gui without --attach");
+                      : FailedPrecondition("running scenarios needs a live bank: open the app without --open, or with --attach");
   if (!st.ok()) {
     status_->setStyleSheet("color: #d9534f;");
     status_->setText(QString::fromStdString(st.message()));

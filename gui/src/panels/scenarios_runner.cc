@@ -63,8 +63,8 @@ ScenarioRunner::~ScenarioRunner() {
 }
 
 Status ScenarioRunner::start(std::vector<ScenarioRef> todo, bool reset_first) {
-  if (options_.simulator == nullptr)
-    return FailedPrecondition("running scenarios needs the in-process bank: start sandbank-gui without --attach");
+  if (options_.simulator == nullptr && options_.run_state.empty())
+    return FailedPrecondition("running scenarios needs a live bank: start sandbank-gui without --open, or with --attach");
   if (running_) return FailedPrecondition("a run is in progress");
   if (todo.empty()) return InvalidArgument("no scenario chosen");
   if (thread_.joinable()) thread_.join();  // the previous run has ended (running_ is false)
@@ -83,7 +83,8 @@ Status ScenarioRunner::ensureLink() {
   scenario::SimulatorLinkOptions lo;
   lo.state_file = options_.run_state;
   lo.descriptor_path = options_.descriptor_path;
-  auto made = scenario::makeSimulatorLink(*options_.simulator, lo);
+  // In process, the engines are called directly; attached, through the control port.
+  auto made = options_.simulator != nullptr ? scenario::makeSimulatorLink(*options_.simulator, lo) : scenario::makeRemoteLink(lo);
   if (!made.ok()) return made.status();
   link_ = std::move(*made);
   return OkStatus();
@@ -120,7 +121,8 @@ void ScenarioRunner::runAll(std::vector<ScenarioRef> todo, bool reset_first) {
     (o.verdict == scenario::Verdict::kPassed ? passed : failed) += 1;
     if (stop_) dirty_ = true;
     // Into the run's recording too, as `sandbank run` does: File -> Save run keeps it.
-    if (Status rs = scenario::recordOutcome(*options_.simulator, o); !rs.ok()) {
+    // (An attached bank records itself, when `sandbank up --record` asked it to.)
+    if (Status rs = options_.simulator != nullptr ? scenario::recordOutcome(*options_.simulator, o) : OkStatus(); !rs.ok()) {
       Q_EMIT logLine(index, QString::fromStdString("not recorded: " + rs.message()));
     }
     Q_EMIT scenarioFinished(index, static_cast<int>(o.verdict), QString::fromStdString(o.message),

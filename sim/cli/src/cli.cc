@@ -121,6 +121,10 @@ int runCli(int argc, char** argv) {
   run_cmd->add_option("--seed", run_opts.seed, "seed for randomness, load and faults")->capture_default_str();
   run_cmd->add_option("--filter", run_opts.filter, "only scenarios whose <file>/<name> matches this regex");
   run_cmd->add_option("--bank", run_opts.bank, "the manifest to bring up")->capture_default_str();
+  run_cmd
+      ->add_flag(std::string("--attach{") + kAttachDefault + "}", run_opts.attach,
+                 "run against a bank already running (`sandbank up`) instead of bringing one up; "
+                 "--attach=STATE_FILE names its run-state file (default: --state, else $SANDBANK_STATE_DIR/run.json)");
 
   CheckCommandOptions check;
   std::string settle = "5s";
@@ -136,6 +140,7 @@ int runCli(int argc, char** argv) {
   }
   client.state_file = state_file;
   up.state_file = state_file;
+  run_opts.state_file = state_file;
 
   if (up_cmd->parsed()) {
     auto t = parseDuration(timeout);

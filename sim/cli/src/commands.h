@@ -93,7 +93,12 @@ struct RunCommandOptions {
   std::string junit, record, html, filter;
   std::string bank = "bank.yaml";
   uint64_t seed = 1;
+  // --attach[=STATE_FILE]: run against a running `sandbank up` instead of bringing a bank
+  // up. "" = not attached; kAttachDefault = the run-state file of --state, or the default.
+  std::string attach;
+  std::string state_file;  // the global --state
 };
+inline constexpr const char* kAttachDefault = "(default)";
 // Only in builds with Qt (SANDBANK_HAVE_SCENARIOS); otherwise `run` says it is missing.
 int runScenarioCommand(const RunCommandOptions& o);
 

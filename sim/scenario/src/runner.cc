@@ -144,7 +144,26 @@ int runScenarios(const RunOptions& o) {
   }
   std::unique_ptr<control::Simulator> sim;
   std::unique_ptr<BankLink> link;
-  if (!todo.empty()) {
+  if (!o.attach_state_file.empty() && !o.record_path.empty()) {
+    err << "sandbank run: --record needs the in-process bank; record the attached bank with `sandbank up --record`\n";
+    return 2;
+  }
+  if (!todo.empty() && !o.attach_state_file.empty()) {
+    LinkOptions lo;
+    lo.state_file = o.attach_state_file;
+    lo.descriptor_path = o.bin_dir + "/sandbank.desc";
+    lo.reset_tables = o.reset_tables;
+    lo.restart_services_on_reset = o.restart_services_on_reset;
+    lo.ready_timeout = o.ready_timeout;
+    auto made = makeRemoteLink(lo);
+    if (!made.ok()) {
+      err << "sandbank run: cannot attach to the bank of " << o.attach_state_file << ": " << made.status().message() << "\n";
+      return 1;
+    }
+    link = std::move(*made);
+    out << "sandbank run: " << todo.size() << " scenario" << (todo.size() == 1 ? "" : "s") << ", attached to the bank of "
+        << o.attach_state_file << ", seed " << o.seed << std::endl;
+  } else if (!todo.empty()) {
     auto created = control::Simulator::create(so);
     if (!created.ok()) {
       err << "sandbank run: " << created.status().message() << "\n";
@@ -188,7 +207,8 @@ int runScenarios(const RunOptions& o) {
   for (size_t i = 0; i < todo.size(); ++i) {
     const auto& s = todo[i];
     out << "[" << (i + 1) << "/" << todo.size() << "] " << stem(s.file) << ": " << s.name << std::endl;
-    if (i > 0) {
+    // A bank just brought up is clean; an attached one is in whatever state it was left.
+    if (i > 0 || sim == nullptr) {
       if (Status r = link->reset(); !r.ok()) {
         ScenarioOutcome bad;
         bad.file = s.file;

@@ -240,5 +240,85 @@ TEST(ScenarioRunnerTest, BadFilterAndMissingFilesAreUsageErrors) {
   fs::remove_all(dir);
 }
 
+// The same drill through makeRemoteLink: the bank runs in this process, but the runner
+// only has its run-state file, so every operation goes over the control port (Control,
+// Bus and Store) as it would against `sandbank up`. Same verdicts, same messages; the
+// first scenario starts from a reset too, as an attached bank's state is unknown.
+TEST(ScenarioRunnerTest, TheDrillGivesTheSameVerdictsOverTheControlPort) {
+  fs::path dir = fs::temp_directory_path() / ("sandbank-run-attach-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "drill.js") << kScript;
+  control::SimulatorOptions so;
+  so.manifest_path = SANDBANK_SOURCE_DIR "/manifests/skeleton-bank.yaml";
+  so.bin_dir = SANDBANK_BIN_DIR;
+  so.state_file = (dir / "state/run.json").string();
+  auto sim = control::Simulator::create(so);
+  ASSERT_TRUE(sim.ok()) << sim.status().toString();
+  control::Simulator& bank = **sim;
+  bank.setChecker([&bank](const control::CheckSpec&) -> Result<control::CheckOutcome> {
+    control::CheckOutcome out;
+    out.invariants = {4};
+    store::Session session(bank.store());
+    store::QueryOptions q;
+    q.ctx.consistency = store::ConsistencyLevel::kAll;
+    auto rows = session.execute("SELECT account, minor FROM drill.balances WHERE account = 'bad'", {}, q);
+    if (rows.ok())
+      for (const auto& r : rows->rows)
+        if (r[1].i < 0) out.violations.push_back({4, "account " + r[0].s, "negative balance", "", {}});
+    return out;
+  });
+  ASSERT_TRUE(bank.up().ok());
+  ASSERT_TRUE(bank.supervisor().waitUntilReady(std::chrono::seconds(30)).ok());
+
+  RunOptions o;
+  o.paths = {(dir / "drill.js").string()};
+  o.attach_state_file = so.state_file;
+  o.bin_dir = SANDBANK_BIN_DIR;
+  o.seed = 5;
+  o.ready_timeout = std::chrono::seconds(30);
+  o.junit_path = (dir / "junit.xml").string();
+  std::ostringstream out, err;
+  o.out = &out;
+  o.err = &err;
+  int rc = runScenarios(o);
+  const std::string text = out.str();
+  EXPECT_EQ(rc, 1) << text << err.str();
+  EXPECT_THAT(text, HasSubstr("attached to the bank of " + so.state_file));
+  EXPECT_THAT(text, HasSubstr("[1/4] drill: echo through the mesh\n    passed"));
+  EXPECT_THAT(text, HasSubstr("[2/4] drill: bus and store round trip\n    passed"));
+  EXPECT_THAT(text, HasSubstr("[3/4] drill: starts from a reset bank\n    failed"));
+  EXPECT_THAT(text, HasSubstr("account bad"));
+  EXPECT_THAT(text, HasSubstr("[4/4] drill: a wait that times out shows the trace\n    failed"));
+  EXPECT_THAT(text, HasSubstr("flow of trace "));
+  EXPECT_THAT(text, HasSubstr("2 passed, 2 failed"));
+  EXPECT_THAT(readAll(dir / "junit.xml"), HasSubstr("tests=\"4\" failures=\"2\" errors=\"0\""));
+  // The bank outlives the run: still up and serving.
+  EXPECT_TRUE(bank.supervisor().waitUntilReady(std::chrono::seconds(30)).ok());
+  bank.stop();
+  fs::remove_all(dir);
+}
+
+TEST(ScenarioRunnerTest, AttachingWithoutABankOrWithARecordingIsRefused) {
+  fs::path dir = fs::temp_directory_path() / ("sandbank-run-noattach-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "a.js") << "scenario('x', () => {});\n";
+  std::ostringstream out, err;
+  RunOptions o;
+  o.out = &out;
+  o.err = &err;
+  o.paths = {(dir / "a.js").string()};
+  o.bin_dir = SANDBANK_BIN_DIR;
+  o.attach_state_file = (dir / "none/run.json").string();
+  EXPECT_EQ(runScenarios(o), 1);
+  EXPECT_THAT(err.str(), HasSubstr("cannot attach to the bank of " + o.attach_state_file));
+  EXPECT_THAT(err.str(), HasSubstr("sandbank up"));
+  o.record_path = (dir / "run.db").string();
+  EXPECT_EQ(runScenarios(o), 2);
+  EXPECT_THAT(err.str(), HasSubstr("--record needs the in-process bank"));
+  EXPECT_FALSE(fs::exists(dir / "run.db"));
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace sandbank::scenario

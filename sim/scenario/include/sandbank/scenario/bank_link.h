@@ -2,7 +2,9 @@
 // operation table ("rpc", "http", "bus.produce", "store.cql", "faults.add", ...; the
 // list and each operation's arguments are in scenarios/README.md). The engine turns
 // script calls into invoke() calls with JSON arguments and hands the JSON answer back to
-// the script. SimulatorLink implements it over a control::Simulator in this process.
+// the script. makeSimulatorLink gives one over a control::Simulator in this process,
+// makeRemoteLink one over the control port of a bank started elsewhere (`sandbank up`);
+// both answer every operation with the same JSON and error codes.
 // Thread-safety: called from the one thread that runs scripts.
 #pragma once
 
@@ -49,7 +51,7 @@ class BankLink {
   virtual Status reset() = 0;
 };
 
-struct SimulatorLinkOptions {
+struct LinkOptions {
   std::string state_file;       // the run-state file the simulator wrote (control address, token)
   std::string descriptor_path;  // build/bin/sandbank.desc
   // Extra tables to truncate on reset, "keyspace.table"; tables seen in the flow are
@@ -59,10 +61,20 @@ struct SimulatorLinkOptions {
   bool restart_services_on_reset = true;
   std::chrono::milliseconds ready_timeout{60000};
 };
+using SimulatorLinkOptions = LinkOptions;
 
 // The link over a running in-process simulator (which must outlive it). Errors:
 // NotFound/InvalidArgument when the descriptor set cannot be read, or the run-state file
 // is missing.
 Result<std::unique_ptr<BankLink>> makeSimulatorLink(control::Simulator& sim, SimulatorLinkOptions options);
+
+// The link over the control port of a running bank whose run-state file is
+// options.state_file (the bus and the store are served on the same port, behind the same
+// token). The mesh's address, which the run-state file does not carry, is read from the
+// environment of a running service process (SANDBANK_MESH), so the bank must run on this
+// machine as the same user. Operations the control port cannot reach fail with
+// UNIMPLEMENTED "... needs the in-process bank" (store.rebuild). Errors: as
+// makeSimulatorLink, and UNAVAILABLE when the bank does not answer.
+Result<std::unique_ptr<BankLink>> makeRemoteLink(LinkOptions options);
 
 }  // namespace sandbank::scenario

@@ -1,5 +1,6 @@
-// runScenarios: the headless runner behind `sandbank run`. It brings the bank up once,
-// then for each scenario resets the bank, runs the scenario and reports (a progress line,
+// runScenarios: the headless runner behind `sandbank run`. It brings the bank up once (or
+// attaches to one a `sandbank up` runs), then for each scenario resets the bank, runs the
+// scenario and reports (a progress line,
 // and a row in the recording's `scenarios` table as soon as the scenario ends); at the
 // end it writes the JUnit XML and the HTML report.
 // Thread-safety: call from one thread (it becomes the script thread).
@@ -32,6 +33,11 @@ struct RunOptions {
   std::string manifest_path = "bank.yaml";
   std::string bin_dir;             // where services and sandbank.desc are (build/bin)
   std::string state_file;          // run-state file; empty: a private one in a temp folder
+  // Run against the bank whose run-state file this is (`sandbank up`) instead of bringing
+  // one up: manifest_path, state_file and make_checker are unused (the attached bank's own
+  // checker answers), every scenario starts with a reset, and record_path is refused (the
+  // bank records itself: `sandbank up --record`).
+  std::string attach_state_file;
   // Plugs the bank's invariant checker into the simulator (sandbank's makeBankChecker);
   // empty: scenarios run without the check.
   std::function<control::InvariantChecker(control::Simulator&)> make_checker;

@@ -1,8 +1,13 @@
-// SimulatorLink: the BankLink over an in-process control::Simulator. Calls to services go
-// through the mesh (JSON <-> protobuf with the build's descriptor set); HTTP goes to the
-// port the edge announced; the bus and the store are the simulator's own engines; faults,
-// services, the clock and the invariant check go through the control API, as any client's.
+// OperationLink: the operation table of scenarios/README.md ("rpc", "http", "bus.produce",
+// "store.cql", "faults.add", ...) and reset(), over a BankAccess - the same JSON in and
+// out and the same error codes whether the bank runs in this process (simulator_access.cc)
+// or is reached over its control port (remote_access.cc). Calls to services go through
+// the mesh (JSON <-> protobuf with the build's descriptor set); HTTP goes to the port the
+// edge announced; faults, services, the clock and the invariant check go through the
+// control API, as any client's.
 // Thread-safety: used from the script thread only (BankLink's contract).
+#include "operation_link.h"
+
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
@@ -12,24 +17,17 @@
 
 #include <algorithm>
 #include <fstream>
-#include <mutex>
-#include <random>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 
 #include "http_client.h"
-#include "sandbank/bus/broker.h"
 #include "sandbank/control.grpc.pb.h"
 #include "sandbank/control/run_state.h"
-#include "sandbank/control/simulator.h"
 #include "sandbank/core/duration.h"
-#include "sandbank/faults/fault_engine.h"
-#include "sandbank/flow/flow_hub.h"
+#include "sandbank/flow/flow_filter.h"
 #include "sandbank/load/load_generator.h"
-#include "sandbank/scenario/bank_link.h"
-#include "sandbank/store/cluster.h"
-#include "sandbank/store/session.h"
 
 namespace sandbank::scenario {
 namespace {
@@ -64,39 +62,9 @@ std::string normalise(std::string s) {
   return out;
 }
 
-json storeValueToJson(store::ColumnType type, const store::Value& v) {
-  if (v.isNull()) return nullptr;
-  switch (type) {
-    case store::ColumnType::kInt:
-    case store::ColumnType::kBigint:
-    case store::ColumnType::kTimestamp:
-      if (v.i > (int64_t{1} << 53) || v.i < -(int64_t{1} << 53)) return std::to_string(v.i);
-      return v.i;
-    case store::ColumnType::kBoolean: return v.i != 0;
-    case store::ColumnType::kBlob: return store::formatValue(v);
-    default: return v.s;
-  }
-}
-
-store::Value jsonToStoreValue(const json& j) {
-  if (j.is_null()) return store::Value::null();
-  if (j.is_boolean()) return store::Value::boolean(j.get<bool>());
-  if (j.is_number_integer() || j.is_number_unsigned()) return store::Value::integer(j.get<int64_t>());
-  if (j.is_number_float()) {
-    double d = j.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return store::Value::integer(static_cast<int64_t>(d));
-    return store::Value::decimal(j.dump());
-  }
-  if (j.is_string()) return store::Value::text(j.get<std::string>());
-  return store::Value::text(j.dump());
-}
-
-class SimulatorLink final : public BankLink {
+class OperationLink final : public BankLink {
  public:
-  SimulatorLink(control::Simulator& sim, SimulatorLinkOptions options) : sim_(sim), options_(std::move(options)), session_(sim.store()) {
-    flow::FlowFilter f;
-    f.addKind(flow::FlowKind::kStoreRequest);
-    tables_sub_ = sim_.flow().subscribe("scenario-tables", f, 100000);
+  OperationLink(std::unique_ptr<BankAccess> access, LinkOptions options) : bank_(std::move(access)), options_(std::move(options)) {
     rng_.seed(0x5eed);
   }
 
@@ -116,7 +84,7 @@ class SimulatorLink final : public BankLink {
         }
     }
     auto state = control::readRunState(options_.state_file);
-    if (!state.ok()) return state.status().withContext("the simulator's run-state file");
+    if (!state.ok()) return state.status().withContext("the bank's run-state file");
     token_ = state->token;
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
@@ -125,7 +93,7 @@ class SimulatorLink final : public BankLink {
     return OkStatus();
   }
 
-  ~SimulatorLink() override {
+  ~OperationLink() override {
     cq_.Shutdown();
     void* tag = nullptr;
     bool ok = false;
@@ -150,11 +118,8 @@ class SimulatorLink final : public BankLink {
   }
 
   std::vector<flow::FlowEvent> traceEvents(const std::string& trace_id) override {
-    flow::FlowFilter f;
-    f.trace_id = trace_id;
-    std::vector<flow::FlowEvent> out;
-    for (const auto& e : sim_.flow().recent(f)) out.push_back(*e);
-    return out;
+    auto events = bank_->recentFlow(std::nullopt, trace_id);
+    return events.ok() ? std::move(*events) : std::vector<flow::FlowEvent>();
   }
 
   Result<std::optional<InvariantReport>> check() override {
@@ -170,54 +135,61 @@ class SimulatorLink final : public BankLink {
       if (!s.ok()) problems.push_back(what + ": " + s.message());
     };
     (void)end();  // no load of the last scenario may run into this one
-    sim_.faults().clear();
-    sim_.bus().clearFaults();
-    for (const auto& n : sim_.store().nodes()) {
-      if (n.state == store::NodeState::kDown) note(sim_.store().nodeUp(n.id), "bring " + n.name + " up");
-      if (n.isolated) note(sim_.store().setIsolated(n.id, false), "rejoin " + n.name);
-      if (n.added_latency.count() != 0) note(sim_.store().setSlow(n.id, Duration(0)), "unslow " + n.name);
+    note(bank_->clearFaults(), "clear faults");
+    if (auto nodes = bank_->nodes(); nodes.ok()) {
+      for (const auto& n : *nodes) {
+        if (!n.up) note(bank_->nodeUp(n.id), "bring " + n.name + " up");
+        if (n.isolated) note(bank_->setIsolated(n.id, false), "rejoin " + n.name);
+        if (n.added_latency_ms != 0) note(bank_->setSlow(n.id, 0ms), "unslow " + n.name);
+      }
+    } else {
+      note(nodes.status(), "list store nodes");
     }
-    for (const auto& c : skewed_clients_) sim_.store().setClientSkew(c, Duration(0));
+    for (const auto& c : skewed_clients_) note(bank_->setClientSkew(c, 0ms), "unskew " + c);
     skewed_clients_.clear();
-    for (const auto& g : sim_.bus().listGroups()) (void)sim_.bus().stallGroup(g, false);
-    auto& sup = sim_.supervisor();
-    const auto& services = sim_.manifest().services;
+    if (auto groups = bank_->listGroups(); groups.ok()) {
+      for (const auto& g : *groups) (void)bank_->stallGroup(g, false);
+    } else {
+      note(groups.status(), "list consumer groups");
+    }
+    auto services = bank_->serviceNames();
+    if (!services.ok()) note(services.status(), "list services");
+    const std::vector<std::string> names = services.ok() ? *services : std::vector<std::string>();
     // Stop services one by one (Supervisor::stopAll ends the supervisor's run for good).
-    if (options_.restart_services_on_reset)
-      for (auto it = services.rbegin(); it != services.rend(); ++it) note(sup.stopService(it->name), "stop " + it->name);
     if (options_.restart_services_on_reset) {
+      for (auto it = names.rbegin(); it != names.rend(); ++it) note(bank_->stopService(*it), "stop " + *it);
       // stopService() only asks; wait until every process is gone before touching data.
-      bool stopped = sup.waitFor(
-          [](const std::vector<supervisor::InstanceStatus>& all) {
-            for (const auto& i : all)
-              if (i.state != supervisor::InstanceState::kStopped && i.state != supervisor::InstanceState::kExited &&
-                  i.state != supervisor::InstanceState::kFailed)
-                return false;
-            return true;
-          },
-          options_.ready_timeout);
-      if (!stopped) problems.push_back("services did not stop within " + std::to_string(options_.ready_timeout.count()) + "ms");
+      if (!bank_->waitAllStopped(options_.ready_timeout))
+        problems.push_back("services did not stop within " + std::to_string(options_.ready_timeout.count()) + "ms");
     }
     // Topics: Kafka has no truncate; delete and recreate with the same configuration.
-    for (const auto& t : sim_.bus().describeTopics()) {
-      note(sim_.bus().deleteTopic(t.name), "delete topic " + t.name);
-      if (t.name.find(".dlq.") == std::string::npos) note(sim_.bus().createTopic(t.name, t.config), "recreate topic " + t.name);
+    if (auto topics = bank_->describeTopics(); topics.ok()) {
+      for (const auto& t : *topics) {
+        note(bank_->deleteTopic(t.name), "delete topic " + t.name);
+        if (t.name.find(".dlq.") == std::string::npos) note(bank_->createTopic(t.name, t.config), "recreate topic " + t.name);
+      }
+    } else {
+      note(topics.status(), "list topics");
     }
-    for (const auto& t : knownTables()) {
-      auto dot = t.find('.');
-      auto s = sim_.store().truncate(t.substr(0, dot), t.substr(dot + 1));
-      if (!s.ok() && s.message().find("unknown") == std::string::npos) note(s, "truncate " + t);
+    if (auto tables = bank_->tablesToTruncate(); tables.ok()) {
+      std::set<std::string> all = *tables;
+      for (const auto& t : options_.reset_tables) all.insert(t);
+      for (const auto& t : all) {
+        auto dot = t.find('.');
+        auto s = bank_->truncate(t.substr(0, dot), t.substr(dot + 1));
+        if (!s.ok() && s.message().find("unknown") == std::string::npos) note(s, "truncate " + t);
+      }
+    } else {
+      note(tables.status(), "list tables");
     }
     if (options_.restart_services_on_reset) {
-      for (const auto& svc : services) note(sup.startService(svc.name), "start " + svc.name);
+      for (const auto& svc : names) note(bank_->startService(svc), "start " + svc);
+    } else if (auto stopped = bank_->stoppedServices(); stopped.ok()) {
+      for (const auto& svc : *stopped) note(bank_->startService(svc), "start " + svc);
     } else {
-      for (const auto& i : sup.snapshot()) {
-        if (i.state == supervisor::InstanceState::kStopped || i.state == supervisor::InstanceState::kExited ||
-            i.state == supervisor::InstanceState::kFailed)
-          note(sup.startService(i.service), "start " + i.service);
-      }
+      note(stopped.status(), "list stopped services");
     }
-    note(sup.waitUntilReady(options_.ready_timeout), "services ready");
+    note(bank_->waitUntilReady(options_.ready_timeout), "services ready");
     if (problems.empty()) return OkStatus();
     std::string m = "reset incomplete:";
     for (const auto& p : problems) m += "\n  " + p;
@@ -227,9 +199,10 @@ class SimulatorLink final : public BankLink {
  private:
   // ---- marks ---------------------------------------------------------------------------
   Result<json> begin() {
-    flow_mark_ = sim_.flow().stats().emitted;
+    SANDBANK_ASSIGN_OR_RETURN(flow_mark_, bank_->flowMark());
     marks_.clear();
-    for (const auto& t : sim_.bus().describeTopics())
+    SANDBANK_ASSIGN_OR_RETURN(auto topics, bank_->describeTopics());
+    for (const auto& t : topics)
       for (const auto& p : t.partitions) marks_[t.name + "#" + std::to_string(p.partition)] = p.log_end;
     return json::object();
   }
@@ -319,14 +292,6 @@ class SimulatorLink final : public BankLink {
       return j;
     }
     return InvalidArgument("unknown operation 'load." + op + "'");
-  }
-
-  std::set<std::string> knownTables() {
-    for (auto batch = tables_sub_->poll(); !batch.events.empty(); batch = tables_sub_->poll())
-      for (const auto& e : batch.events)
-        if (!e->keyspace.empty() && !e->table.empty()) tables_.insert(e->keyspace + "." + e->table);
-    for (const auto& t : options_.reset_tables) tables_.insert(t);
-    return tables_;
   }
 
   // ---- protobuf ------------------------------------------------------------------------
@@ -424,7 +389,8 @@ class SimulatorLink final : public BankLink {
       args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, service);
       args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
       args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-      channel = grpc::CreateCustomChannel(sim_.meshAddress(), grpc::InsecureChannelCredentials(), args);
+      SANDBANK_ASSIGN_OR_RETURN(std::string mesh, bank_->meshAddress());
+      channel = grpc::CreateCustomChannel(mesh, grpc::InsecureChannelCredentials(), args);
     }
     std::string trace = a.value("trace", "");
     if (trace.empty()) trace = hexId(rng_, 32);
@@ -613,19 +579,20 @@ class SimulatorLink final : public BankLink {
 
   // ---- flow ------------------------------------------------------------------------------
   Result<json> flowEvents(const json& a) {
-    flow::FlowFilter f;
+    std::optional<flow::FlowKind> kind;
     if (a.contains("kind")) {
       flow::FlowKind k;
       if (!flow::parseFlowKind(a.value("kind", ""), &k)) return InvalidArgument("unknown flow kind '" + a.value("kind", "") + "'");
-      f.addKind(k);
+      kind = k;
     }
-    f.trace_id = a.value("trace", "");
     const uint64_t after = std::max<uint64_t>(a.value("after", uint64_t{0}), flow_mark_);
+    SANDBANK_ASSIGN_OR_RETURN(auto events, bank_->recentFlow(kind, a.value("trace", ""), flow_mark_));
     auto glob = [&](const char* key, const std::string& v) {
       return !a.contains(key) || flow::globMatch(a.value(key, ""), v);
     };
     json out = json::array();
-    for (const auto& e : sim_.flow().recent(f)) {
+    for (const auto& ev : events) {
+      const flow::FlowEvent* e = &ev;
       if (e->id <= after) continue;
       std::string method = e->method;
       if (!method.empty() && method[0] == '/') method.erase(0, 1);
@@ -674,8 +641,8 @@ class SimulatorLink final : public BankLink {
     return j;
   }
 
+
   Result<json> busOp(const std::string& op, const json& a) {
-    auto& broker = sim_.bus();
     const std::string topic = a.value("topic", "");
     const std::string group = a.value("group", "");
     if (op == "produce") {
@@ -693,15 +660,11 @@ class SimulatorLink final : public BankLink {
       const std::string trace = hexId(rng_, 32);
       r.headers.push_back({bus::kTraceparentHeader, "00-" + trace + "-" + hexId(rng_, 16) + "-01"});
       r.partition = a.value("partition", -1);
-      bus::ProduceOptions po;
-      po.client_id = "scenario";
-      std::vector<bus::Record> records;
-      records.push_back(std::move(r));
-      SANDBANK_ASSIGN_OR_RETURN(auto ack, broker.produce(topic, std::move(records), po));
-      return json{{"partition", ack.positions.at(0).partition}, {"offset", ack.positions.at(0).offset}, {"trace", trace}};
+      SANDBANK_ASSIGN_OR_RETURN(auto at, bank_->produce(topic, std::move(r)));
+      return json{{"partition", at.partition}, {"offset", at.offset}, {"trace", trace}};
     }
     if (op == "browse") {
-      SANDBANK_ASSIGN_OR_RETURN(auto desc, broker.describeTopic(topic));
+      SANDBANK_ASSIGN_OR_RETURN(auto desc, bank_->describeTopic(topic));
       const std::string from = a.value("from", "scenario");
       const int32_t max = a.value("max", 10000);
       json out = json::array();
@@ -716,13 +679,13 @@ class SimulatorLink final : public BankLink {
         }
         offset = std::clamp(offset, p.log_start, p.log_end);
         if (offset >= p.log_end) continue;
-        SANDBANK_ASSIGN_OR_RETURN(auto records, broker.fetch({topic, p.partition}, offset, max));
+        SANDBANK_ASSIGN_OR_RETURN(auto records, bank_->fetch(topic, p.partition, offset, max));
         for (const auto& d : records) out.push_back(deliveryJson(d, a.value("type", "")));
       }
       return out;
     }
     if (op == "lag") {
-      SANDBANK_ASSIGN_OR_RETURN(auto lag, broker.lag(group));
+      SANDBANK_ASSIGN_OR_RETURN(auto lag, bank_->lag(group));
       int64_t total = 0;
       json parts = json::array();
       for (const auto& l : lag) {
@@ -733,154 +696,102 @@ class SimulatorLink final : public BankLink {
       return json{{"total", total}, {"partitions", parts}};
     }
     if (op == "stallGroup") {
-      SANDBANK_RETURN_IF_ERROR(broker.stallGroup(group, a.value("stalled", true)));
+      SANDBANK_RETURN_IF_ERROR(bank_->stallGroup(group, a.value("stalled", true)));
       return json::object();
     }
     if (op == "duplicateDeliveries") {
-      SANDBANK_RETURN_IF_ERROR(broker.duplicateDeliveries(group, a.value("count", 1)));
+      SANDBANK_RETURN_IF_ERROR(bank_->duplicateDeliveries(group, a.value("count", 1)));
       return json::object();
     }
     if (op == "delayDelivery") {
-      SANDBANK_RETURN_IF_ERROR(broker.delayDelivery(group, std::chrono::milliseconds(a.value("delay_ms", int64_t{0}))));
+      SANDBANK_RETURN_IF_ERROR(bank_->delayDelivery(group, std::chrono::milliseconds(a.value("delay_ms", int64_t{0}))));
       return json::object();
     }
     if (op == "forceRebalance") {
-      SANDBANK_RETURN_IF_ERROR(broker.forceRebalance(group));
+      SANDBANK_RETURN_IF_ERROR(bank_->forceRebalance(group));
       return json::object();
     }
     if (op == "loseAcks") {
-      SANDBANK_RETURN_IF_ERROR(broker.loseProduceAcks(topic, a.value("count", 1)));
+      SANDBANK_RETURN_IF_ERROR(bank_->loseAcks(topic, a.value("count", 1)));
       return json::object();
     }
     if (op == "createTopic") {
       bus::TopicConfig c;
       c.partitions = a.value("partitions", 1);
-      SANDBANK_RETURN_IF_ERROR(broker.createTopic(topic, c));
+      SANDBANK_RETURN_IF_ERROR(bank_->createTopic(topic, c));
       return json::object();
     }
     if (op == "topics") {
+      SANDBANK_ASSIGN_OR_RETURN(auto topics, bank_->describeTopics());
       json out = json::array();
-      for (const auto& t : broker.describeTopics()) {
+      for (const auto& t : topics) {
         int64_t records = 0;
         for (const auto& p : t.partitions) records += p.log_end - p.log_start;
         out.push_back({{"name", t.name}, {"partitions", t.partitions.size()}, {"records", records}});
       }
       return out;
     }
-    if (op == "groups") return json(broker.listGroups());
+    if (op == "groups") {
+      SANDBANK_ASSIGN_OR_RETURN(auto groups, bank_->listGroups());
+      return json(groups);
+    }
     return InvalidArgument("unknown operation bus." + op);
   }
 
   // ---- store -----------------------------------------------------------------------------
-  Result<store::NodeId> node(const json& a) {
+  static Result<int> node(const json& a) {
     if (!a.contains("node") || !a["node"].is_number_integer()) return InvalidArgument("give the node as a number, 1-based");
-    return store::NodeId(a["node"].get<int>());
+    return a["node"].get<int>();
   }
 
   Result<json> storeOp(const std::string& op, const json& a) {
-    auto& cluster = sim_.store();
-    if (op == "cql") {
-      store::QueryOptions qo;
-      if (!store::parseConsistency(a.value("consistency", "LOCAL_QUORUM"), &qo.ctx.consistency))
-        return InvalidArgument("unknown consistency level '" + a.value("consistency", "") + "'");
-      qo.keyspace = a.value("keyspace", "");
-      qo.ctx.client_id = a.value("client", "");
-      std::vector<store::Value> binds;
-      if (a.contains("params") && a["params"].is_array())
-        for (const auto& p : a["params"]) binds.push_back(jsonToStoreValue(p));
-      SANDBANK_ASSIGN_OR_RETURN(auto rs, session_.execute(a.value("query", ""), binds, qo));
-      json rows = json::array();
-      for (const auto& row : rs.rows) {
-        json r = json::object();
-        for (size_t c = 0; c < rs.columns.size() && c < row.size(); ++c) r[rs.columns[c].name] = storeValueToJson(rs.columns[c].type, row[c]);
-        rows.push_back(std::move(r));
-      }
-      json out = {{"rows", rows}, {"applied", rs.applied ? json(*rs.applied) : json(nullptr)}};
-      return out;
-    }
-    if (op == "replicas") {
-      auto schema = cluster.table(a.value("keyspace", ""), a.value("table", ""));
-      if (!schema) return InvalidArgument("no table " + a.value("keyspace", "") + "." + a.value("table", ""));
-      std::vector<store::Value> key;
-      const json& k = a["key"];
-      if (k.size() != schema->partition_key.size())
-        return InvalidArgument("the partition key of " + schema->qualifiedName() + " has " + std::to_string(schema->partition_key.size()) + " columns");
-      for (size_t i = 0; i < k.size(); ++i) {
-        const auto& col = schema->columns[schema->partition_key[i]];
-        SANDBANK_ASSIGN_OR_RETURN(auto v, store::coerceValue(jsonToStoreValue(k[i]), col.type, col.name));
-        key.push_back(std::move(v));
-      }
-      SANDBANK_ASSIGN_OR_RETURN(auto views, cluster.inspectPartition(schema->keyspace, schema->name, key));
-      json out = json::array();
-      for (const auto& v : views) {
-        json rows = json::array();
-        for (const auto& row : v.data.rows) {
-          json r = json::object();
-          for (size_t i = 0; i < schema->clustering.size() && i < row.clustering.size(); ++i) {
-            const auto& col = schema->columns[schema->clustering[i]];
-            r[col.name] = storeValueToJson(col.type, row.clustering[i]);
-          }
-          for (size_t i = 0; i < schema->regular.size() && i < row.cells.size(); ++i) {
-            const auto& col = schema->columns[schema->regular[i]];
-            const auto& cell = row.cells[i];
-            if (cell.present()) r[col.name] = cell.tombstone ? json(nullptr) : storeValueToJson(col.type, cell.value);
-          }
-          rows.push_back(std::move(r));
-        }
-        out.push_back({{"node", v.node.value()}, {"up", v.up}, {"rows", rows}, {"deleted", v.data.deletion.present()}});
-      }
-      return out;
-    }
+    if (op == "cql")
+      return bank_->cql(a.value("query", ""), a.contains("params") && a["params"].is_array() ? a["params"] : json::array(),
+                        a.value("consistency", "LOCAL_QUORUM"), a.value("keyspace", ""), a.value("client", ""));
+    if (op == "replicas") return bank_->replicas(a.value("keyspace", ""), a.value("table", ""), a.value("key", json::array()));
     if (op == "nodes") {
+      SANDBANK_ASSIGN_OR_RETURN(auto nodes, bank_->nodes());
       json out = json::array();
-      for (const auto& n : cluster.nodes())
-        out.push_back({{"node", n.id.value()}, {"name", n.name}, {"datacenter", n.datacenter},
-                       {"up", n.state == store::NodeState::kUp}, {"isolated", n.isolated}});
+      for (const auto& n : nodes)
+        out.push_back({{"node", n.id}, {"name", n.name}, {"datacenter", n.datacenter}, {"up", n.up}, {"isolated", n.isolated}});
       return out;
     }
-    if (op == "hints") {
-      json out = json::array();
-      for (const auto& h : cluster.pendingHints())
-        out.push_back({{"holder", h.holder.value()}, {"target", h.target.value()}, {"table", h.table}});
-      return out;
+    if (op == "hints") return bank_->hints();
+    if (op == "deliverHints") {
+      SANDBANK_ASSIGN_OR_RETURN(auto n, bank_->deliverHints());
+      return json{{"delivered", n}};
     }
-    if (op == "deliverHints") return json{{"delivered", cluster.deliverHints()}};
     if (op == "repair") {
-      SANDBANK_ASSIGN_OR_RETURN(auto n, cluster.repair(a.value("keyspace", "")));
+      SANDBANK_ASSIGN_OR_RETURN(auto n, bank_->repair(a.value("keyspace", "")));
       return json{{"repaired", n}};
     }
     if (op == "rebuild") {
-      // Every node, or the one given: stream what it owns from the others.
-      int64_t streamed = 0;
-      for (const auto& n : cluster.nodes()) {
-        if (a.contains("node") && a["node"].get<int>() != n.id.value()) continue;
-        SANDBANK_ASSIGN_OR_RETURN(auto k, cluster.rebuild(n.id));
-        streamed += k;
-      }
-      return json{{"streamed", streamed}};
+      std::optional<int> only;
+      if (a.contains("node")) only = a["node"].get<int>();
+      SANDBANK_ASSIGN_OR_RETURN(auto n, bank_->rebuild(only));
+      return json{{"streamed", n}};
     }
     if (op == "addNode") {
-      SANDBANK_ASSIGN_OR_RETURN(auto id, cluster.addNode(a.value("datacenter", "dc1"), a.value("stream", false)));
-      return json{{"node", id.value()}};
+      SANDBANK_ASSIGN_OR_RETURN(auto id, bank_->addNode(a.value("datacenter", "dc1"), a.value("stream", false)));
+      return json{{"node", id}};
     }
     if (op == "clientSkew") {
       const std::string client = a.value("client", "");
-      cluster.setClientSkew(client, std::chrono::milliseconds(a.value("skew_ms", int64_t{0})));
+      SANDBANK_RETURN_IF_ERROR(bank_->setClientSkew(client, std::chrono::milliseconds(a.value("skew_ms", int64_t{0}))));
       skewed_clients_.insert(client);
       return json::object();
     }
-    SANDBANK_ASSIGN_OR_RETURN(store::NodeId n, node(a));
-    if (op == "nodeDown") SANDBANK_RETURN_IF_ERROR(cluster.nodeDown(n));
-    else if (op == "nodeUp") SANDBANK_RETURN_IF_ERROR(cluster.nodeUp(n));
-    else if (op == "slow") SANDBANK_RETURN_IF_ERROR(cluster.setSlow(n, std::chrono::milliseconds(a.value("delay_ms", int64_t{0}))));
-    else if (op == "isolate") SANDBANK_RETURN_IF_ERROR(cluster.setIsolated(n, a.value("isolated", true)));
+    SANDBANK_ASSIGN_OR_RETURN(int n, node(a));
+    if (op == "nodeDown") SANDBANK_RETURN_IF_ERROR(bank_->nodeDown(n));
+    else if (op == "nodeUp") SANDBANK_RETURN_IF_ERROR(bank_->nodeUp(n));
+    else if (op == "slow") SANDBANK_RETURN_IF_ERROR(bank_->setSlow(n, std::chrono::milliseconds(a.value("delay_ms", int64_t{0}))));
+    else if (op == "isolate") SANDBANK_RETURN_IF_ERROR(bank_->setIsolated(n, a.value("isolated", true)));
     else return InvalidArgument("unknown operation store." + op);
     return json::object();
   }
 
-  control::Simulator& sim_;
-  SimulatorLinkOptions options_;
-  store::Session session_;
+  std::unique_ptr<BankAccess> bank_;
+  LinkOptions options_;
   pb::DescriptorPool pool_;
   pb::DynamicMessageFactory factory_{&pool_};
   std::map<std::string, std::vector<MethodInfo>> methods_;  // by method name
@@ -892,8 +803,6 @@ class SimulatorLink final : public BankLink {
   std::mt19937_64 rng_;
   uint64_t flow_mark_ = 0;
   std::map<std::string, int64_t> marks_;  // "topic#partition" -> log end when the scenario began
-  std::unique_ptr<flow::FlowSubscription> tables_sub_;
-  std::set<std::string> tables_;  // "keyspace.table" seen in the flow
   std::set<std::string> skewed_clients_;
   std::map<std::string, std::unique_ptr<load::LoadGenerator>> loads_;  // background load by id
   int load_seq_ = 0;
@@ -901,8 +810,8 @@ class SimulatorLink final : public BankLink {
 
 }  // namespace
 
-Result<std::unique_ptr<BankLink>> makeSimulatorLink(control::Simulator& sim, SimulatorLinkOptions options) {
-  auto link = std::make_unique<SimulatorLink>(sim, std::move(options));
+Result<std::unique_ptr<BankLink>> makeOperationLink(std::unique_ptr<BankAccess> access, LinkOptions options) {
+  auto link = std::make_unique<OperationLink>(std::move(access), std::move(options));
   SANDBANK_RETURN_IF_ERROR(link->init());
   return std::unique_ptr<BankLink>(std::move(link));
 }
