@@ -50,6 +50,11 @@ int main(int argc, char** argv) {
   cli.addOptions({manifest, attach, attach_default, open, record, demo, seed, theme, scenarios, shots, settle});
   cli.process(qapp);
 
+  if (!sandbank::gui::isTheme(cli.value(theme))) {
+    std::cerr << "sandbank-gui: --theme must be system, dark or light, not '" << cli.value(theme).toStdString()
+              << "'\n";
+    return 2;
+  }
   sandbank::gui::applyTheme(cli.value(theme));
 
   sandbank::gui::AppOptions o;

@@ -22,6 +22,7 @@
 #include "control_stubs.h"
 #include "flow_feed.h"
 #include "panel_registry.h"
+#include "system_theme.h"
 
 namespace sandbank::gui {
 namespace {
@@ -55,18 +56,9 @@ QString copyRecording(const QString& from, const QString& to) {
 
 }  // namespace
 
-void applyTheme(const QString& theme) {
-  // The desktop's palette as the platform theme gave it, before we changed anything.
-  static const QPalette system_palette = QApplication::palette();
-  QApplication::setStyle(QStyleFactory::create("Fusion"));
-  if (theme == "system") {
-    QApplication::setPalette(system_palette);
-    return;
-  }
-  if (theme == "light") {
-    QApplication::setPalette(QApplication::style()->standardPalette());
-    return;
-  }
+namespace {
+
+QPalette darkPalette() {
   QPalette p;
   const QColor window(37, 39, 43), base(28, 30, 33), text(222, 224, 228), accent(64, 145, 230);
   p.setColor(QPalette::Window, window);
@@ -86,7 +78,40 @@ void applyTheme(const QString& theme) {
   p.setColor(QPalette::Disabled, QPalette::Text, QColor(120, 120, 120));
   p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(120, 120, 120));
   p.setColor(QPalette::Disabled, QPalette::WindowText, QColor(120, 120, 120));
-  QApplication::setPalette(p);
+  return p;
+}
+
+QString g_theme_choice = "system";  // what the user chose; "system" follows the desktop live
+
+}  // namespace
+
+bool isTheme(const QString& theme) { return theme == "system" || theme == "dark" || theme == "light"; }
+
+void applyTheme(const QString& theme) {
+  // The desktop's palette as the platform theme gave it, before we changed anything.
+  static const QPalette system_palette = QApplication::palette();
+  static const bool following = [] {
+    QObject::connect(&systemTheme(), &SystemTheme::changed, [] {
+      if (g_theme_choice == "system") applyTheme("system");
+    });
+    return true;
+  }();
+  (void)following;
+  g_theme_choice = theme;
+  QApplication::setStyle(QStyleFactory::create("Fusion"));
+  ColorScheme scheme = theme == "dark" ? ColorScheme::kDark : theme == "light" ? ColorScheme::kLight
+                                                                               : systemTheme().portalScheme();
+  if (scheme == ColorScheme::kNoPreference) scheme = colorSchemeOfPalette(system_palette);
+  if (scheme == ColorScheme::kDark) {
+    // The platform's own palette when it is dark already, else ours.
+    QApplication::setPalette(theme == "system" && colorSchemeOfPalette(system_palette) == ColorScheme::kDark
+                                 ? system_palette
+                                 : darkPalette());
+    return;
+  }
+  QApplication::setPalette(theme == "system" && colorSchemeOfPalette(system_palette) == ColorScheme::kLight
+                               ? system_palette
+                               : QApplication::style()->standardPalette());
 }
 
 MainWindow::MainWindow(GuiContext& context, QWidget* parent) : QMainWindow(parent), context_(context) {

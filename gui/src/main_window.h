@@ -48,8 +48,11 @@ class MainWindow : public QMainWindow {
   QTimer clock_timer_;
 };
 
-// Applies the colour scheme: "dark", "light", or "system" (follow the desktop's palette;
-// Fusion style either way, so both themes look the same on every platform).
+// Applies the colour scheme: "dark", "light", or "system": the desktop's preference
+// (system_theme.h), followed live while "system" stays chosen. Fusion style either way, so
+// both themes look the same on every platform.
 void applyTheme(const QString& theme);
+// True for the three names applyTheme takes.
+bool isTheme(const QString& theme);
 
 }  // namespace sandbank::gui
