@@ -47,7 +47,7 @@ Status writeRunState(const std::string& path, const RunState& s) {
   if ((st.st_mode & 0777) != 0700 && ::chmod(dir.c_str(), 0700) != 0)
     return Internal("cannot make " + dir.string() + " private (chmod 0700): " + std::strerror(errno));
   nlohmann::json j = {{"address", s.address}, {"token", s.token},   {"pid", s.pid},
-                      {"manifest", s.manifest}, {"started", s.started}};
+                      {"manifest", s.manifest}, {"started", s.started}, {"mesh", s.mesh}};
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   mode_t old = ::umask(077);
   {
@@ -78,6 +78,7 @@ Result<RunState> readRunState(const std::string& path) {
   s.pid = j.value("pid", 0);
   s.manifest = j.value("manifest", "");
   s.started = j.value("started", "");
+  s.mesh = j.value("mesh", "");
   if (s.address.empty()) return InvalidArgument(path + " has no address");
   if (s.pid > 0 && ::kill(s.pid, 0) != 0 && errno == ESRCH)
     return FailedPrecondition("the simulator recorded in " + path + " (pid " + std::to_string(s.pid) +

@@ -179,7 +179,8 @@ Result<std::unique_ptr<Simulator>> Simulator::create(SimulatorOptions o) {
     }
   });
   RunState rs{sim->control_->address(), token, ::getpid(),
-              std::filesystem::absolute(o.manifest_path).string(), formatTimestamp(SystemClock::instance().now())};
+              std::filesystem::absolute(o.manifest_path).string(), formatTimestamp(SystemClock::instance().now()),
+              sim->meshAddress()};
   SANDBANK_RETURN_IF_ERROR(writeRunState(sim->state_file_, rs));
   sim->wrote_state_ = true;
   return sim;

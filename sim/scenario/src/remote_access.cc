@@ -5,7 +5,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <thread>
@@ -117,25 +116,13 @@ class RemoteAccess final : public BankAccess {
     store_ = store::Store::NewStub(channel);
   }
 
-  // The mesh's address from a running service's environment (SANDBANK_MESH), as the
-  // run-state file does not carry it.
+  // The mesh's address, from the run-state file the simulator wrote.
   Result<std::string> meshAddress() override {
-    if (!mesh_.empty()) return mesh_;
-    SANDBANK_ASSIGN_OR_RETURN(auto list, listServices(""));
-    for (const auto& i : list.instances()) {
-      if (i.pid() <= 0) continue;
-      std::ifstream in("/proc/" + std::to_string(i.pid()) + "/environ", std::ios::binary);
-      std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      size_t at = 0;
-      while (at < env.size()) {
-        size_t end = env.find('\0', at);
-        if (end == std::string::npos) end = env.size();
-        if (env.compare(at, 14, "SANDBANK_MESH=") == 0) return mesh_ = env.substr(at + 14, end - at - 14);
-        at = end + 1;
-      }
+    if (state_.mesh.empty()) {
+      return FailedPrecondition("rpc: the run-state file names no mesh address; it was written by an older sandbank "
+                                "(restart the bank with `sandbank up`)");
     }
-    return FailedPrecondition("rpc: cannot learn the mesh's address - no running service of the attached bank shows SANDBANK_MESH "
-                              "(the bank must run on this machine as this user, with a service up)");
+    return state_.mesh;
   }
 
   Result<uint64_t> flowMark() override {
@@ -596,7 +583,6 @@ class RemoteAccess final : public BankAccess {
   std::unique_ptr<control::Control::Stub> control_;
   std::unique_ptr<bus::Bus::Stub> bus_;
   std::unique_ptr<store::Store::Stub> store_;
-  std::string mesh_;  // learnt on the first rpc
   uint64_t mark_ = 0;         // the last flowMark()
   int64_t mark_sim_us_ = 0;   // when the event of that mark started, simulated time
   static constexpr int64_t kMarkSlackUs = 120'000'000;

@@ -140,6 +140,11 @@ TEST_F(ControlAuthTest, ARefusedCallChangesNothing) {
   EXPECT_TRUE(found);
 }
 
+TEST_F(ControlAuthTest, TheRunStateFileNamesTheMeshSoAnAttachedClientCanCallServices) {
+  EXPECT_FALSE(state_.mesh.empty());
+  EXPECT_EQ(state_.mesh, sim_->meshAddress());
+}
+
 TEST_F(ControlAuthTest, TheRunStateFileIsReadableByItsOwnerOnlyInAPrivateFolder) {
   struct stat file {};
   ASSERT_EQ(::stat((dir_ / "state/run.json").c_str(), &file), 0);

@@ -17,6 +17,7 @@ struct RunState {
   int pid = 0;           // the simulator's pid
   std::string manifest;  // path of the manifest it runs
   std::string started;   // ISO-8601
+  std::string mesh;      // 127.0.0.1:<port> of the mesh every service call goes through
 };
 
 std::string defaultStateDir();
