@@ -113,16 +113,17 @@ class AttachTest : public ::testing::Test {
 
 TEST_F(AttachTest, LibraryScenariosPassAgainstABankStartedWithSandbankUp) {
   startBank();
-  // A card payment (rpc, http, clock), a fault rule (faults.add), two store nodes down
-  // (store.nodeDown, replicas, hints) and a stalled consumer group (bus.stallGroup, lag).
+  // A card payment (rpc, http, clock), a fault rule (faults.add), store nodes down
+  // (store.nodeDown, replicas, hints), a node joined without streaming and then rebuilt
+  // (store.addNode, store.rebuild, repair) and a stalled consumer group (bus.stallGroup, lag).
   CommandResult r = run(
       "run --attach scenarios/card_payment.js scenarios/fraud_timeout.js scenarios/store_replicas.js "
-      "scenarios/consumer_lag.js --filter 'authorise, clear and settle|fraud timeout|replicas down|replica down|consumer lag' "
-      "--junit " + (dir_ / "junit.xml").string());
+      "scenarios/consumer_lag.js --filter 'authorise, clear and settle|fraud timeout|replicas down|replica down|"
+      "July 2019|consumer lag' --junit " + (dir_ / "junit.xml").string());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("attached to the bank of " + state_ + "/run.json"));
-  EXPECT_THAT(r.output, HasSubstr("5 passed, 0 failed")) << r.output;
-  EXPECT_THAT(readFile((dir_ / "junit.xml").string()), HasSubstr("tests=\"5\""));
+  EXPECT_THAT(r.output, HasSubstr("6 passed, 0 failed")) << r.output;
+  EXPECT_THAT(readFile((dir_ / "junit.xml").string()), HasSubstr("tests=\"6\""));
 
   // The bank is still the one `sandbank up` runs, and the scenarios left no fault behind.
   CommandResult faults = run("fault ls");

@@ -1,6 +1,6 @@
 // The Scenarios panel's engine room, apart from its widgets: listing the scenario files
-// of a folder, and ScenarioRunner, which runs chosen scenarios against the in-process
-// bank on its own thread (never the UI thread) the way `sandbank run` does - reset the
+// of a folder, and ScenarioRunner, which runs chosen scenarios against the bank (in
+// process, or the one a run-state file names when attached) on its own thread (never the UI thread) the way `sandbank run` does - reset the
 // bank, run, check the invariants - and reports every step the moment it finishes.
 //
 //   UI thread                         runner thread
@@ -70,8 +70,8 @@ class ScenarioRunner : public QObject {
 
   // Starts running `todo` in order. `reset_first`: reset the bank before the first
   // scenario too (the GUI's bank has been in use; `sandbank run` starts from a fresh
-  // one). Errors: FailedPrecondition when a run is in progress or there is no
-  // in-process bank; InvalidArgument for an empty list.
+  // one). Errors: FailedPrecondition when a run is in progress or there is no bank to
+  // reach (neither in process nor a run-state file); InvalidArgument for an empty list.
   Status start(std::vector<ScenarioRef> todo, bool reset_first = true);
   // Interrupts the scenario in progress (ScenarioEngine's cancel: at its next wait, its
   // teardown and check skipped) and runs no more. The next run resets the bank first.

@@ -395,8 +395,19 @@ class RemoteAccess final : public BankAccess {
     SANDBANK_RETURN_IF_ERROR(call(&store::Store::Stub::Repair, store_, req, &resp, 120s));
     return resp.partitions_repaired();
   }
-  Result<int64_t> rebuild(std::optional<int>) override {
-    return Unimplemented("store.rebuild needs the in-process bank: the store's control API has no Rebuild");
+  Result<int64_t> rebuild(std::optional<int> only) override {
+    // Every node, or the one given, as in process.
+    SANDBANK_ASSIGN_OR_RETURN(std::vector<StoreNodeView> all, nodes());
+    int64_t streamed = 0;
+    for (const StoreNodeView& n : all) {
+      if (only && *only != n.id) continue;
+      store::NodeRequest req;
+      req.set_node(n.id);
+      store::CountResponse resp;
+      SANDBANK_RETURN_IF_ERROR(call(&store::Store::Stub::Rebuild, store_, req, &resp, 120s));
+      streamed += resp.count();
+    }
+    return streamed;
   }
   Result<int> addNode(const std::string& datacenter, bool stream) override {
     store::AddNodeRequest req;

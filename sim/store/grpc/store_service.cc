@@ -179,6 +179,12 @@ class StoreServiceImpl final : public pb::Store::Service {
     resp->set_partitions_repaired(*n);
     return grpc::Status::OK;
   }
+  grpc::Status Rebuild(grpc::ServerContext*, const pb::NodeRequest* req, pb::CountResponse* resp) override {
+    auto n = cluster_.rebuild(NodeId(req->node()));
+    if (!n.ok()) return toGrpc(n.status());
+    resp->set_count(*n);
+    return grpc::Status::OK;
+  }
   grpc::Status SetClientSkew(grpc::ServerContext*, const pb::ClientSkewRequest* req, pb::Empty*) override {
     if (req->skew_ms() < -kMaxRequestMs || req->skew_ms() > kMaxRequestMs) {
       return badRequest("skew_ms must be within ten years either way (+-" + std::to_string(kMaxRequestMs) +

@@ -160,7 +160,7 @@ TEST(RunStateTest, AnExistingFolderOpenToOthersIsMadePrivateBeforeTheTokenIsWrit
   fs::remove_all(dir);
   fs::create_directories(dir / "open");
   ASSERT_EQ(::chmod((dir / "open").c_str(), 0777), 0);
-  RunState s{"127.0.0.1:1", "secret", static_cast<int>(::getpid()), "bank.yaml", "now"};
+  RunState s{"127.0.0.1:1", "secret", static_cast<int>(::getpid()), "bank.yaml", "now", "127.0.0.1:2"};
   ASSERT_TRUE(writeRunState((dir / "open/run.json").string(), s).ok());
   struct stat folder {};
   ASSERT_EQ(::stat((dir / "open").c_str(), &folder), 0);
@@ -179,7 +179,7 @@ TEST(RunStateTest, APathWhoseFolderIsAFileIsRefusedWithAReason) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "plain") << "x";
-  RunState s{"127.0.0.1:1", "secret", static_cast<int>(::getpid()), "bank.yaml", "now"};
+  RunState s{"127.0.0.1:1", "secret", static_cast<int>(::getpid()), "bank.yaml", "now", "127.0.0.1:2"};
   Status st = writeRunState((dir / "plain/run.json").string(), s);
   EXPECT_FALSE(st.ok());
   EXPECT_FALSE(st.message().empty());
