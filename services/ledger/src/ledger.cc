@@ -371,9 +371,17 @@ Result<pb::PostEntrySetResponse> Ledger::post(const pb::PostEntrySetRequest& req
     if (Status s = bank::validateAddress(f.address()); !s.ok()) return s.withContext("floor");
     if (Status s = bank::validateCurrency(f.currency()); !s.ok()) return s.withContext("floor");
   }
-  SANDBANK_ASSIGN_OR_RETURN(Claim claim, claimKey(request.idempotency_key(), "entryset",
-                                                  fingerprintOf(request, legs), newId("es")));
-  if (!claim.fresh) {
+  // In flight before the claim, not after it: a second call with this key in this process
+  // could otherwise see the claim pending, finish the posting as interrupted (its caches
+  // rebuilt from the rows), and let the first call then add its amounts on top.
+  if (!beginFlight(request.idempotency_key())) {
+    return Unavailable("an earlier request with idempotency key '" + request.idempotency_key() +
+                       "' is still being posted; retry with the same key");
+  }
+  auto out = [&]() -> Result<pb::PostEntrySetResponse> {
+    SANDBANK_ASSIGN_OR_RETURN(Claim claim, claimKey(request.idempotency_key(), "entryset",
+                                                    fingerprintOf(request, legs), newId("es")));
+    if (claim.fresh) return postClaimed(claim.result_id, request, legs);
     if (claim.state == "posted") {
       SANDBANK_ASSIGN_OR_RETURN(pb::EntrySet original, getEntrySet(claim.result_id));
       pb::PostEntrySetResponse resp;
@@ -382,17 +390,9 @@ Result<pb::PostEntrySetResponse> Ledger::post(const pb::PostEntrySetRequest& req
       return resp;
     }
     if (claim.state == "rejected") return FailedPrecondition(claim.reason + " (the original result for this key)");
-    if (!beginFlight(request.idempotency_key())) {
-      return Unavailable("an earlier request with idempotency key '" + request.idempotency_key() +
-                         "' is still being posted; retry with the same key");
-    }
     // The first attempt stopped part-way (a store error or a crash): finish it.
-    auto out = recoverPosting(claim.result_id, request, legs);
-    endFlight(request.idempotency_key());
-    return out;
-  }
-  if (!beginFlight(request.idempotency_key())) return Internal("idempotency key claimed twice in one process");
-  auto out = postClaimed(claim.result_id, request, legs);
+    return recoverPosting(claim.result_id, request, legs);
+  }();
   endFlight(request.idempotency_key());
   return out;
 }
@@ -715,23 +715,21 @@ Result<pb::Hold> Ledger::createHold(const pb::CreateHoldRequest& request) {
   const std::string fingerprint = "hold\n" + request.address() + " " + request.amount().currency() + " " +
                                   std::to_string(request.amount().minor_units()) + " " +
                                   (request.has_floor() ? std::to_string(request.minimum_available_minor_units()) : "-");
-  SANDBANK_ASSIGN_OR_RETURN(Claim claim, claimKey(request.idempotency_key(), "hold", fingerprint, newId("hold")));
-  if (!claim.fresh) {
+  // In flight before the claim, for the reason post() gives.
+  if (!beginFlight(request.idempotency_key())) {
+    return Unavailable("an earlier hold request with key '" + request.idempotency_key() + "' is still in progress");
+  }
+  auto out = [&]() -> Result<pb::Hold> {
+    SANDBANK_ASSIGN_OR_RETURN(Claim claim, claimKey(request.idempotency_key(), "hold", fingerprint, newId("hold")));
+    if (claim.fresh) return createHoldClaimed(claim.result_id, request, /*recovering=*/false);
     if (claim.state == "posted") {
       SANDBANK_ASSIGN_OR_RETURN(pb::Hold h, readHold(claim.result_id));
       h.set_replayed(true);
       return h;
     }
     if (claim.state == "rejected") return FailedPrecondition(claim.reason + " (the original result for this key)");
-    if (!beginFlight(request.idempotency_key())) {
-      return Unavailable("an earlier hold request with key '" + request.idempotency_key() + "' is still in progress");
-    }
-    auto out = createHoldClaimed(claim.result_id, request, /*recovering=*/true);
-    endFlight(request.idempotency_key());
-    return out;
-  }
-  if (!beginFlight(request.idempotency_key())) return Internal("idempotency key claimed twice in one process");
-  auto out = createHoldClaimed(claim.result_id, request, /*recovering=*/false);
+    return createHoldClaimed(claim.result_id, request, /*recovering=*/true);
+  }();
   endFlight(request.idempotency_key());
   return out;
 }

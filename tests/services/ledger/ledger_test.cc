@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "../bankcore/bank_test_env.h"
@@ -220,6 +221,40 @@ TEST_F(LedgerTest, ConcurrentPostingsOnOneAccountSerialiseToAnExactBalance) {
   ASSERT_EQ(b.currencies_size(), 1);
   EXPECT_EQ(b.currencies(0).settled_minor_units(), expected);
   EXPECT_EQ(b.entry_count(), kThreads * kPerThread);
+}
+
+TEST_F(LedgerTest, TwoCallsRacingWithOneKeyInOneProcessPostItOnce) {
+  // Two callers (a customer's retry and a sweeper, say) post the same key at the same
+  // moment, key after key. Whatever interleaving each pair gets, each key moves money
+  // once and the cache stays equal to the entries.
+  constexpr int kKeys = 60;
+  int ok = 0, busy = 0;
+  std::mutex mu;
+  for (int k = 0; k < kKeys; ++k) {
+    pb::PostEntrySetRequest req;
+    req.set_idempotency_key("race-" + std::to_string(k));
+    *req.add_entries() = entry("scheme:fps:suspense", -10);
+    *req.add_entries() = entry("account:alice:main", 10);
+    auto once = [&] {
+      auto r = ledger_->post(req);
+      std::lock_guard lock(mu);
+      if (r.ok()) ++ok;
+      else if (r.status().code() == StatusCode::kUnavailable) ++busy;
+      else ADD_FAILURE() << r.status().toString();
+    };
+    std::thread a(once), b(once);
+    a.join();
+    b.join();
+  }
+  EXPECT_EQ(ok + busy, 2 * kKeys);
+  EXPECT_GE(ok, kKeys);
+  auto b = ledger_->balance("account:alice:main", /*verify=*/true);
+  ASSERT_TRUE(b.ok()) << b.status().toString();
+  EXPECT_EQ(b->currencies(0).settled_minor_units(), 10 * kKeys);
+  EXPECT_EQ(b->entry_count(), kKeys);
+  auto suspense = ledger_->balance("scheme:fps:suspense", /*verify=*/true);
+  ASSERT_TRUE(suspense.ok()) << suspense.status().toString();
+  EXPECT_EQ(suspense->currencies(0).settled_minor_units(), -10 * kKeys);
 }
 
 TEST_F(LedgerTest, HoldsLowerAvailableAndSettleAtTheClearedAmountExactlyOnce) {
