@@ -5,7 +5,7 @@
 
 #include "control_client.h"
 #include "control_stubs.h"
-#include "proto_convert.h"
+#include "sandbank/control/flow_proto.h"
 #include "sandbank/flow/flow_query.h"
 
 namespace sandbank::gui {
@@ -106,7 +106,7 @@ void FlowFeed::readLoop() {
         events.reserve(history.events_size());
         for (const auto& e : history.events()) {
           if (e.id() <= last_id) continue;
-          events.push_back(flowEventFromProto(e));
+          events.push_back(control::flowEventFromProto(e));
           last_id = e.id();
         }
         if (!events.empty()) inject(std::move(events));
@@ -131,7 +131,7 @@ void FlowFeed::readLoop() {
       events.reserve(msg.events_size());
       for (const auto& e : msg.events()) {
         if (e.id() <= last_id) continue;  // already delivered by the history
-        events.push_back(flowEventFromProto(e));
+        events.push_back(control::flowEventFromProto(e));
         last_id = e.id();
       }
       if (!events.empty()) inject(std::move(events));

@@ -18,7 +18,7 @@
 #include "control_stubs.h"
 #include "panel_registry.h"
 #include "panels/messages_model.h"
-#include "proto_convert.h"
+#include "sandbank/control/flow_proto.h"
 
 namespace sandbank::gui {
 
@@ -266,7 +266,7 @@ void TracePanel::showTrace(const QString& trace_id) {
         }
         std::vector<flow::FlowEvent> events;
         events.reserve(static_cast<size_t>(r.value.events_size()));
-        for (const auto& e : r.value.events()) events.push_back(flowEventFromProto(e));
+        for (const auto& e : r.value.events()) events.push_back(control::flowEventFromProto(e));
         if (events.empty() && local.empty()) {
           setMessage("The bank holds no events of trace " + trace_ + ".", true);
           return;

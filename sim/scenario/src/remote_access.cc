@@ -13,6 +13,7 @@
 #include "operation_link.h"
 #include "sandbank/bus.grpc.pb.h"
 #include "sandbank/control.grpc.pb.h"
+#include "sandbank/control/flow_proto.h"
 #include "sandbank/control/run_state.h"
 #include "sandbank/scenario/bank_link.h"
 #include "sandbank/store.grpc.pb.h"
@@ -36,35 +37,6 @@ Status controlError(const grpc::Status& s, const std::string& what) {
 
 bool isDownState(const std::string& state) { return state == "stopped" || state == "exited" || state == "failed"; }
 bool isReadyState(const std::string& state) { return state == "healthy" || state == "running"; }
-
-flow::FlowEvent fromProto(const control::FlowEvent& in) {
-  flow::FlowEvent e;
-  e.id = in.id();
-  e.trace_id = in.trace_id();
-  e.span_id = in.span_id();
-  e.parent_span_id = in.parent_span_id();
-  e.start_sim_us = in.start_sim_us();
-  e.end_sim_us = in.end_sim_us();
-  e.start_real_us = in.start_real_us();
-  e.end_real_us = in.end_real_us();
-  if (!flow::parseFlowKind(in.kind(), &e.kind)) e.kind = flow::FlowKind::kLog;
-  e.source = in.source();
-  e.destination = in.destination();
-  e.method = in.method();
-  e.topic = in.topic();
-  e.partition = in.partition();
-  e.offset = in.offset();
-  e.consumer_group = in.consumer_group();
-  e.keyspace = in.keyspace();
-  e.table = in.table();
-  e.partition_key = in.partition_key();
-  e.status = in.status();
-  e.size = in.size();
-  e.payload = in.payload();
-  e.payload_type = in.payload_type();
-  e.detail = in.detail();
-  return e;
-}
 
 store::TypedValue toTyped(const store::Value& v) {
   store::TypedValue t;
@@ -154,7 +126,7 @@ class RemoteAccess final : public BankAccess {
     std::vector<flow::FlowEvent> out;
     out.reserve(resp.events_size());
     for (const auto& e : resp.events())
-      if (e.id() > after) out.push_back(fromProto(e));
+      if (e.id() > after) out.push_back(control::flowEventFromProto(e));
     std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     return out;
   }
