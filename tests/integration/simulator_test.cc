@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -242,6 +243,35 @@ TEST_F(SimulatorTest, OneFaultEngineBendsTopicsAndTablesToo) {
   for (const auto& e : *events) details += e.detail + "\n";
   EXPECT_THAT(details, HasSubstr("payments-broken"));
   EXPECT_THAT(details, HasSubstr("balances-lost"));
+}
+
+TEST_F(SimulatorTest, TheRecordingTellsAKilledProcessFromADeliberateStop) {
+  // back is killed (the restart policy then applies); front is stopped on purpose.
+  ASSERT_TRUE(sim_->supervisor().killService("back", SIGKILL).ok());
+  ASSERT_TRUE(sim_->supervisor().waitFor(
+      [](const std::vector<supervisor::InstanceStatus>& all) {
+        for (const auto& s : all)
+          if (s.service == "back") return s.last_exit.find("SIGKILL") != std::string::npos;
+        return false;
+      },
+      10s));
+  ASSERT_TRUE(sim_->supervisor().stopService("front").ok());
+  sim_->stop();  // closes the recording
+
+  auto q = flow::RecordingFlowQuery::open((dir_ / "run.db").string());
+  ASSERT_TRUE(q.ok()) << q.status().toString();
+  auto history = (*q)->processes();
+  ASSERT_TRUE(history.ok()) << history.status().toString();
+  bool back_killed = false;
+  std::optional<flow::ProcessRecord> front_last;
+  for (const flow::ProcessRecord& p : *history) {
+    if (p.service == "back" && p.state == flow::ProcessState::kKilled) back_killed = true;
+    if (p.service == "front") front_last = p;
+  }
+  EXPECT_TRUE(back_killed) << "a SIGKILL is recorded as killed, not as a plain exit";
+  ASSERT_TRUE(front_last.has_value());
+  EXPECT_EQ(front_last->state, flow::ProcessState::kExited);
+  EXPECT_FALSE(front_last->exit_code.has_value()) << "a deliberate stop is no failure, whatever the signal did";
 }
 
 TEST_F(SimulatorTest, ServicesAreToldWhereTheMeshBusAndStoreAre) {

@@ -27,11 +27,35 @@
 namespace sandbank::control {
 namespace {
 
-flow::ProcessState processState(const std::string& what) {
-  if (what == "started") return flow::ProcessState::kStarting;
-  if (what == "ready" || what == "healthy") return flow::ProcessState::kReady;
-  if (what == "restarting") return flow::ProcessState::kRestarting;
-  return flow::ProcessState::kExited;
+// A lifecycle event as the recording keeps it, or nullopt for one that is no process
+// change: "unhealthy" (the process still runs) and "gave-up" (the "exited" before it
+// already says how the process ended). A deliberate stop is a clean exit, however the
+// process answered the signal; an unexpected end keeps its exit code, or reads as killed.
+std::optional<flow::ProcessRecord> processRecord(const supervisor::LifecycleEvent& e) {
+  flow::ProcessRecord r;
+  r.time_sim_us = toMicros(e.time);
+  r.service = e.service;
+  r.instance = e.instance;
+  r.pid = e.pid;
+  if (e.what == "started") {
+    r.state = flow::ProcessState::kStarting;
+  } else if (e.what == "ready" || e.what == "healthy") {
+    r.state = flow::ProcessState::kReady;
+  } else if (e.what == "restarting") {
+    r.state = flow::ProcessState::kRestarting;
+  } else if (e.what == "stopped") {
+    r.state = flow::ProcessState::kExited;
+  } else if (e.what == "exited") {
+    if (e.exit && e.exit->signal != 0) {
+      r.state = flow::ProcessState::kKilled;
+    } else {
+      r.state = flow::ProcessState::kExited;
+      if (e.exit) r.exit_code = e.exit->exit_code;
+    }
+  } else {
+    return std::nullopt;
+  }
+  return r;
 }
 
 }  // namespace
@@ -124,13 +148,7 @@ Result<std::unique_ptr<Simulator>> Simulator::create(SimulatorOptions o) {
     auto rec = sim->recorder_;
     const Clock* clock = sim->clock_.get();
     sim->supervisor_->subscribeLifecycle([rec](const supervisor::LifecycleEvent& e) {
-      flow::ProcessRecord r;
-      r.time_sim_us = toMicros(e.time);
-      r.service = e.service;
-      r.instance = e.instance;
-      r.pid = e.pid;
-      r.state = processState(e.what);
-      rec->recordProcess(std::move(r));
+      if (auto r = processRecord(e)) rec->recordProcess(std::move(*r));
     });
     sim->supervisor_->subscribeLogs([rec, clock](const supervisor::LogLine& l) {
       flow::LogEntry e;

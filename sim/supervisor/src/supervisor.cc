@@ -137,10 +137,16 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   // Delivers a lifecycle event at once, with mu held, so listeners see events in the
   // order they happened and before anyone can observe the new state.
   void event(const Instance& inst, std::string what, std::string detail) {
-    dispatch({options.clock->now(), inst.service, inst.name, std::move(what), inst.pid, inst.port, std::move(detail)});
+    dispatch({options.clock->now(), inst.service, inst.name, std::move(what), inst.pid, inst.port, std::move(detail),
+              std::nullopt});
   }
   void event(const Instance& inst, int pid, std::string what, std::string detail) {
-    dispatch({options.clock->now(), inst.service, inst.name, std::move(what), pid, inst.port, std::move(detail)});
+    dispatch({options.clock->now(), inst.service, inst.name, std::move(what), pid, inst.port, std::move(detail),
+              std::nullopt});
+  }
+  // A process's end ("exited" or "stopped"), with how it ended.
+  void exitEvent(const Instance& inst, int pid, std::string what, std::string detail, const ExitInfo& info) {
+    dispatch({options.clock->now(), inst.service, inst.name, std::move(what), pid, inst.port, std::move(detail), info});
   }
 
   bool dependencySatisfied(const Dependency& dep) const {
@@ -206,12 +212,12 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
     inst.last_exit = info.describe();
     if (inst.state == InstanceState::kStopping || inst.stop_requested || shutting_down) {
       setState(inst, InstanceState::kStopped, "stopped (" + inst.last_exit + ")");
-      event(inst, pid, "stopped", inst.last_exit);
+      exitEvent(inst, pid, "stopped", inst.last_exit, info);
       return;
     }
     bool failure = !info.success() || inst.killed_for_start_timeout;
     std::string why = inst.killed_for_start_timeout ? "not healthy within start_period" : inst.last_exit;
-    event(inst, pid, "exited", why);
+    exitEvent(inst, pid, "exited", why, info);
     const RestartPolicy& rp = e.spec.restart;
     bool restart = rp.kind == RestartPolicyKind::kAlways ||
                    (rp.kind == RestartPolicyKind::kOnFailure && failure);

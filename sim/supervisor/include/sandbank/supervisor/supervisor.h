@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,7 @@ struct LifecycleEvent {
   int pid = 0;
   int port = 0;        // the instance's port when known (0 otherwise)
   std::string detail;  // "exit 3; restarting in 200ms (attempt 2 of 5)"
+  std::optional<ExitInfo> exit;  // "exited" and "stopped": how the process ended
 };
 
 class Supervisor {
